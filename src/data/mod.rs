@@ -1,0 +1,1 @@
+//! Datasets: the IDX reader, the Multi-MNIST composer and the downloader.

@@ -1,0 +1,1 @@
+//! CSV and PNG export of traces, spikes and metrics.

@@ -1,0 +1,1 @@
+//! Spiking layers and the ten two-task classifiers, in candle.

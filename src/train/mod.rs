@@ -1,0 +1,1 @@
+//! Training runs: worker threads, typed events, run folders and checkpoints.
