@@ -1,10 +1,116 @@
-//! `hhlab train`.
+//! `hhlab train PRESET --out DIR`: trains a classifier headless with a progress bar and
+//! writes the same run folder as the GUI.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use hhlab::data::resolve_data_dir;
+use hhlab::preset::train::AnyTrainPreset;
+use hhlab::train::metrics::{TEST_ACCURACY_TASK1, TEST_ACCURACY_TASK2};
+use hhlab::train::{self, RunConfig, RunEvent, RunOutcome};
 
 /// Arguments of `hhlab train`.
 #[derive(Debug, clap::Args)]
-pub struct TrainArgs {}
+pub struct TrainArgs {
+    /// Preset file (RON): a Multi-MNIST classifier (e.g. presets/multitask-HH_fc.ron) or the
+    /// MNIST classifier for the simulation (presets/mnist-mlp.ron).
+    pub preset: PathBuf,
+    /// Run folder to write; created when missing.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Seed of weights, pairing, shuffles and noise; replaces the preset's `seed`.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Replaces a preset field, FIELD=VALUE with VALUE in RON syntax (repeatable), e.g.
+    /// --set epochs=1 --set learning_rate=0.001.
+    #[arg(long = "set", value_name = "FIELD=VALUE")]
+    pub sets: Vec<String>,
+    /// Folder holding mnist/ and fashion-mnist/ (default: $HHLAB_DATA, else the platform
+    /// data folder).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Continue the run in --out from its last checkpoint.
+    #[arg(long)]
+    pub resume: bool,
+}
 
 /// Runs `hhlab train`.
-pub fn run(_args: TrainArgs) -> anyhow::Result<()> {
-    anyhow::bail!("hhlab train is not built yet")
+pub fn run(args: TrainArgs) -> anyhow::Result<()> {
+    let mut sets = args.sets.clone();
+    if let Some(seed) = args.seed {
+        sets.push(format!("seed={seed}"));
+    }
+    let preset = AnyTrainPreset::load(&args.preset, &sets)?;
+    let data_dir = resolve_data_dir(args.data_dir.as_deref())?;
+
+    match preset {
+        AnyTrainPreset::MultiTask(preset) => {
+            let mut config = RunConfig::new(preset, args.out.clone(), data_dir);
+            config.resume = args.resume;
+            run_multitask(&config)
+        }
+        AnyTrainPreset::MnistMlp(preset) => {
+            if args.resume {
+                anyhow::bail!("--resume is not supported for the MNIST classifier; run it again");
+            }
+            let _ = (preset, data_dir);
+            anyhow::bail!("training the MNIST classifier is not built yet")
+        }
+    }
+}
+
+fn run_multitask(config: &RunConfig) -> anyhow::Result<()> {
+    let bar = ProgressBar::hidden();
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{elapsed_precise} [{bar:40}] {pos}/{len} steps, {msg}, ETA {eta_precise}",
+        )
+        .context("invalid progress bar template")?
+        .progress_chars("=> "),
+    );
+    let mut last_accuracy = (None, None);
+    let cancel = AtomicBool::new(false);
+
+    let outcome = train::run_blocking(config, &cancel, |event| match event {
+        RunEvent::Started { total_steps, .. } => {
+            bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+            bar.set_length(total_steps);
+        }
+        RunEvent::Progress {
+            step,
+            samples_per_sec,
+            ..
+        } => {
+            bar.set_position(step);
+            bar.set_message(format!("{samples_per_sec:.0} samples/s"));
+        }
+        RunEvent::Metric { name, value, .. } => {
+            if name == TEST_ACCURACY_TASK1 {
+                last_accuracy.0 = Some(value);
+            } else if name == TEST_ACCURACY_TASK2 {
+                last_accuracy.1 = Some(value);
+            }
+        }
+        RunEvent::Log(line) => bar.println(line),
+        RunEvent::Finished | RunEvent::Cancelled { .. } | RunEvent::Failed { .. } => {
+            bar.finish_and_clear();
+        }
+    })?;
+
+    let folder = config.out_dir.display();
+    let summary = match (outcome, last_accuracy) {
+        (RunOutcome::Finished, (Some(task1), Some(task2))) => {
+            format!("finished: test accuracy {task1:.2}% / {task2:.2}%, run folder {folder}")
+        }
+        (RunOutcome::Finished, _) => format!("finished: run folder {folder}"),
+        (RunOutcome::Cancelled { step }, _) => {
+            format!("cancelled after step {step}: run folder {folder}")
+        }
+    };
+    writeln!(std::io::stdout(), "{summary}")?;
+    Ok(())
 }
