@@ -13,6 +13,9 @@ use clap::{Parser, Subcommand};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// Options of the GUI (used when no subcommand is given).
+    #[command(flatten)]
+    pub gui: hhlab::app::GuiArgs,
 }
 
 /// The headless subcommands. Without one, hhlab opens the GUI.
@@ -41,7 +44,7 @@ pub fn init_logging() {
 /// Dispatches to the subcommand, or opens the GUI when there is none.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        None => hhlab::app::run_native(),
+        None => hhlab::app::run_native(cli.gui),
         Some(Command::Simulate(args)) => simulate::run(args),
         Some(Command::Train(args)) => train::run(args),
         Some(Command::Data(args)) => data::run(args),

@@ -1,0 +1,305 @@
+//! The plots and the metrics panel of the Simulation tab, drawn from a [`SimOutput`].
+//!
+//! Traces are grouped by kind and model: membrane potentials of the HH neurons and of
+//! their LIF2HH counterparts side by side, then the input currents, the HH gates m, n, h and
+//! the HH conductances gNa, gK, gL, then the spike rasters. The 0/1 spike indicators
+//! (kind `Other`) are not drawn as lines because the rasters show the same onsets.
+
+use egui::{Color32, Id, RichText, Ui};
+
+use crate::app::decimate::UniformSeries;
+use crate::app::plot::{raster_plot_ui, DecimationCache, RasterGroup, TracePlot, TraceSeries};
+use crate::app::theme;
+use crate::preset::sim::ExperimentKind;
+use crate::sim::{SimOutput, Trace, TraceKind};
+
+/// Link group of every time axis in the tab, so zooming one plot zooms all.
+fn time_link() -> Id {
+    Id::unique("simulation time axis")
+}
+
+/// What a frame of the view needs besides the output.
+pub struct ViewParams<'a> {
+    /// Which experiment produced the output (the fully connected net gets taller rasters).
+    pub experiment: ExperimentKind,
+    /// Simulated duration of the run, in ms; the time axes span 0 to this while playing.
+    pub duration_ms: f64,
+    /// Changes whenever the output changes (the decimation cache key).
+    pub generation: u64,
+    /// Only traces whose name starts with this text are drawn (empty: all); the rasters
+    /// and the metrics always show every neuron.
+    pub filter: &'a str,
+}
+
+/// Draws every plot of `output`.
+pub fn plots_ui(ui: &mut Ui, cache: &mut DecimationCache, output: &SimOutput, view: &ViewParams) {
+    let dt = output.sample_dt_ms;
+    let shown: Vec<&Trace> = output
+        .traces
+        .iter()
+        .filter(|trace| trace.name.starts_with(view.filter))
+        .collect();
+    let pick = |kind: TraceKind, hh: Option<bool>| -> Vec<&Trace> {
+        shown
+            .iter()
+            .copied()
+            .filter(|t| t.kind == kind)
+            .filter(|t| hh.is_none_or(|want_hh| (t.model == "HH") == want_hh))
+            .collect()
+    };
+
+    ui.columns(2, |columns| {
+        let hh = pick(TraceKind::Voltage, Some(true));
+        trace_plot(
+            &mut columns[0],
+            cache,
+            "v hh",
+            "HH V (mV)",
+            190.0,
+            &hh,
+            dt,
+            view,
+        );
+        let lif = pick(TraceKind::Voltage, Some(false));
+        let label = match view.experiment {
+            ExperimentKind::Chain => "s-LIF2HH V (mV)",
+            _ => "tv-LIF2HH V (mV)",
+        };
+        trace_plot(
+            &mut columns[1],
+            cache,
+            "v lif",
+            label,
+            190.0,
+            &lif,
+            dt,
+            view,
+        );
+    });
+
+    let current = pick(TraceKind::Current, None);
+    trace_plot(
+        ui,
+        cache,
+        "current",
+        "I (µA/cm²)",
+        120.0,
+        &current,
+        dt,
+        view,
+    );
+
+    ui.columns(2, |columns| {
+        let gates = pick(TraceKind::Gate, None);
+        trace_plot(
+            &mut columns[0],
+            cache,
+            "gates",
+            "m, n, h (1)",
+            150.0,
+            &gates,
+            dt,
+            view,
+        );
+        let g = pick(TraceKind::Conductance, None);
+        trace_plot(
+            &mut columns[1],
+            cache,
+            "g",
+            "g (mS/cm²)",
+            150.0,
+            &g,
+            dt,
+            view,
+        );
+    });
+
+    rasters_ui(ui, output, view);
+}
+
+/// Draws one trace plot of `traces`, coloured by model and variable.
+#[allow(clippy::too_many_arguments)]
+fn trace_plot(
+    ui: &mut Ui,
+    cache: &mut DecimationCache,
+    id: &str,
+    y_label: &str,
+    height: f32,
+    traces: &[&Trace],
+    sample_dt_ms: f64,
+    view: &ViewParams,
+) {
+    let series: Vec<TraceSeries<'_>> = traces
+        .iter()
+        .enumerate()
+        .map(|(index, trace)| TraceSeries {
+            name: &trace.name,
+            color: trace_color(trace, index),
+            data: UniformSeries {
+                values: &trace.values,
+                x0: 0.0,
+                dx: sample_dt_ms,
+            },
+        })
+        .collect();
+    TracePlot::new(id, y_label)
+        .height(height)
+        .link_x(time_link())
+        .x_span(0.0, view.duration_ms)
+        .show(ui, cache, view.generation, &series);
+}
+
+/// Returns the colour of a trace: gates and conductances by variable, potentials and
+/// currents by model, shaded by their place in the plot so that neurons differ.
+fn trace_color(trace: &Trace, index: usize) -> Color32 {
+    let base = match trace.kind {
+        TraceKind::Gate | TraceKind::Conductance => theme::variable_color(&trace.name, theme::HH),
+        TraceKind::Current if trace.model == "input" => theme::INPUT,
+        _ => theme::model_color(&trace.model),
+    };
+    let rank = match trace.kind {
+        // Gates and conductances repeat per neuron in groups of three.
+        TraceKind::Gate | TraceKind::Conductance => index / 3,
+        _ => index,
+    };
+    theme::shade(base, rank)
+}
+
+/// Draws the spike rasters: one per model for the fully connected net (all 138 neurons),
+/// one shared raster with a row per neuron otherwise.
+fn rasters_ui(ui: &mut Ui, output: &SimOutput, view: &ViewParams) {
+    let trains: Vec<_> = output.spikes.iter().collect();
+
+    if view.experiment == ExperimentKind::FullyConnected {
+        ui.columns(2, |columns| {
+            for (column, model) in columns.iter_mut().zip(["HH", "tv-LIF2HH"]) {
+                let spikes = trains
+                    .iter()
+                    .filter(|train| train.model == model)
+                    .flat_map(|train| {
+                        let row = train.neuron as f64;
+                        train.onsets_ms.iter().map(move |&t| [row, t])
+                    })
+                    .collect();
+                let group = RasterGroup {
+                    name: model,
+                    color: theme::model_color(model),
+                    spikes,
+                };
+                let id = format!("raster {model}");
+                let y_label = format!("{model} neuron (0–127 hidden, 128–137 out)");
+                raster_plot_ui(column, &id, &y_label, 260.0, Some(time_link()), vec![group]);
+            }
+        });
+        return;
+    }
+
+    // Rows from the top: neurons in output order, HH and its LIF2HH twin on adjacent rows.
+    let mut hh = RasterGroup {
+        name: "HH",
+        color: theme::HH,
+        spikes: Vec::new(),
+    };
+    let mut lif = RasterGroup {
+        name: "LIF2HH",
+        color: theme::LIF2HH,
+        spikes: Vec::new(),
+    };
+    let row_count = trains.len();
+    for (index, train) in trains.iter().enumerate() {
+        let row = (row_count - index) as f64;
+        let group = if train.model == "HH" {
+            &mut hh
+        } else {
+            &mut lif
+        };
+        group
+            .spikes
+            .extend(train.onsets_ms.iter().map(|&t| [row, t]));
+    }
+    let height = (40.0 + 14.0 * row_count as f32).clamp(120.0, 260.0);
+    raster_plot_ui(
+        ui,
+        "raster",
+        "neuron (row)",
+        height,
+        Some(time_link()),
+        vec![hh, lif],
+    );
+}
+
+/// Draws the metrics panel: spike counts and first onsets so far, the end-of-run metrics and
+/// the notes.
+pub fn metrics_ui(ui: &mut Ui, output: &SimOutput) {
+    ui.label(RichText::new("Spikes").strong());
+    egui::Grid::new("spike counts")
+        .striped(true)
+        .num_columns(4)
+        .show(ui, |ui| {
+            ui.label("neuron");
+            ui.label("model");
+            ui.label("count");
+            ui.label("first onset");
+            ui.end_row();
+            // The fully connected net has 276 trains: list the output layer only.
+            let many = output.spikes.len() > 40;
+            for train in output.spikes.iter().filter(|t| !many || t.neuron >= 128) {
+                let color = theme::model_color(&train.model);
+                ui.label(RichText::new(&train.label).color(color));
+                ui.label(&train.model);
+                ui.label(format!("{}", train.onsets_ms.len()));
+                match train.onsets_ms.first() {
+                    Some(t) => ui.label(format!("{t:.3} ms")),
+                    None => ui.label("–"),
+                };
+                ui.end_row();
+            }
+        });
+
+    ui.separator();
+    ui.label(RichText::new("Metrics").strong());
+    if output.metrics.is_empty() {
+        ui.label("computed when the run reaches its end");
+    }
+    egui::Grid::new("metrics")
+        .striped(true)
+        .num_columns(2)
+        .show(ui, |ui| {
+            for metric in &output.metrics {
+                ui.label(&metric.name);
+                let value = if metric.unit.is_empty() {
+                    format_value(metric.value)
+                } else {
+                    format!("{} {}", format_value(metric.value), metric.unit)
+                };
+                ui.label(RichText::new(value).monospace());
+                ui.end_row();
+            }
+        });
+    for note in &output.notes {
+        ui.label(RichText::new(note).color(theme::WARNING));
+    }
+}
+
+/// Formats a metric: integers without decimals, others with four significant digits.
+pub fn format_value(value: f64) -> String {
+    if value.fract() == 0.0 && value.abs() < 1e9 {
+        format!("{value:.0}")
+    } else if value.abs() >= 1e-3 && value.abs() < 1e5 {
+        format!("{value:.4}")
+    } else {
+        format!("{value:.3e}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metric_values_format_readably() {
+        assert_eq!(format_value(12.0), "12");
+        assert_eq!(format_value(0.25), "0.2500");
+        assert_eq!(format_value(1.5e-5), "1.500e-5");
+    }
+}
