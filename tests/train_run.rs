@@ -72,13 +72,13 @@ fn every_model_trains_two_batches() {
 
 #[test]
 fn training_lowers_the_loss() {
-    // The tiny set's classes are bright blocks at distinct places, so 8 epochs of the ANN at
+    // The tiny set's classes are bright blocks at distinct places, so 8 epochs of HH_fc at
     // lr 1e-3 must bring the mean training loss well below its first epoch's value. The 0.8
     // factor is a loose bound, not a measured figure.
     let data = tempfile::tempdir().expect("tempdir");
     write_tiny_mnist(data.path(), 40, 10);
     let out = tempfile::tempdir().expect("tempdir");
-    let mut preset = tiny_preset(ModelKind::Ann, 8, 8, 64, 8);
+    let mut preset = tiny_preset(ModelKind::HhFc, 8, 8, 64, 8);
     preset.learning_rate = Some(1e-3);
     let config = RunConfig::new(preset, out.path().join("run"), data.path().to_path_buf());
 

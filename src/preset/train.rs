@@ -28,6 +28,7 @@ pub const DEFAULT_EPOCHS: usize = 40;
 #[serde(deny_unknown_fields)]
 pub struct TrainPreset {
     /// Which of the ten classifiers to train.
+    #[serde(deserialize_with = "deserialize_model_kind")]
     pub model: ModelKind,
     /// Which composed data set to train and test on.
     #[serde(default)]
@@ -285,6 +286,25 @@ fn leading_struct_name(text: &str) -> Option<&str> {
     (end > 0).then(|| &rest[..end])
 }
 
+/// Reads a model name written as a RON identifier (`HH_fc`), a raw identifier (`r#4LIF_fc`)
+/// or a string (`"4LIF_fc"`). RON identifiers cannot start with a digit, so `4LIF_fc` and
+/// `4LIF_conv` need one of the last two forms. Unknown names list the valid ones.
+pub fn deserialize_model_kind<'de, D>(deserializer: D) -> Result<ModelKind, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    // As in `optional`, the untagged wrapper makes RON hand identifiers over as strings.
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum ModelName {
+        Name(String),
+    }
+
+    let ModelName::Name(name) = ModelName::deserialize(deserializer)?;
+    let name = name.strip_prefix("r#").unwrap_or(&name);
+    name.parse().map_err(serde::de::Error::custom)
+}
+
 fn default_batch_size() -> usize {
     DEFAULT_BATCH_SIZE
 }
@@ -351,6 +371,31 @@ mod tests {
         let text = error.to_string();
         assert!(text.contains("HH_fcc"), "{text}");
         assert!(text.contains("LIF_hh_conv"), "{text}");
+    }
+
+    #[test]
+    fn model_names_parse_in_every_form() {
+        let cases = [
+            ("HH_fc", ModelKind::HhFc),
+            ("r#4LIF_fc", ModelKind::FourLifFc),
+            ("\"4LIF_conv\"", ModelKind::FourLifConv),
+        ];
+        for (text, expected) in cases {
+            let preset: TrainPreset = parse_ron(&format!("(model: {text}, epochs: 1)"), "t.ron")
+                .unwrap_or_else(|error| panic!("{text}: {error}"));
+            assert_eq!(preset.model, expected, "{text}");
+        }
+    }
+
+    #[test]
+    fn digit_model_names_round_trip() {
+        for kind in ModelKind::ALL {
+            let preset = TrainPreset::full(kind);
+            let text = super::super::to_ron_string(&preset).expect("write");
+            let back: TrainPreset =
+                parse_ron(&text, "t.ron").unwrap_or_else(|error| panic!("{kind}: {error}\n{text}"));
+            assert_eq!(back.model, kind);
+        }
     }
 
     #[test]

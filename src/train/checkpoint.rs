@@ -21,6 +21,7 @@ use crate::nn::ModelKind;
 #[serde(deny_unknown_fields)]
 pub struct CheckpointMeta {
     /// The model the weights belong to.
+    #[serde(deserialize_with = "crate::preset::train::deserialize_model_kind")]
     pub model: ModelKind,
     /// Epochs completed when the weights were saved; a resumed run starts with the next one.
     pub epochs_done: usize,
