@@ -17,7 +17,9 @@ use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
 use serde::Serialize;
 
-use hhlab::neuron::population::{linear_currents, HhPopulation, Kernel, PopulationConfig};
+use hhlab::neuron::population::{
+    linear_currents, simd_instruction_set, HhPopulation, Kernel, PopulationConfig,
+};
 
 /// Arguments of `hhlab bench`.
 #[derive(Debug, Args)]
@@ -64,8 +66,10 @@ pub struct HhBenchArgs {
 /// `--kernel` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum KernelChoice {
-    /// Four neurons per f64x4 with the vector exponential.
+    /// Four neurons per vector with the vector exponential, AVX2 and FMA when the CPU has them.
     Simd,
+    /// Four neurons per wide::f64x4 with the instructions of the build (SSE2 by default).
+    SimdBaseline,
     /// One neuron at a time with f64::exp.
     Scalar,
 }
@@ -88,7 +92,7 @@ pub struct TrainBenchArgs {
 #[derive(Debug, Serialize)]
 struct HhReport {
     tool: &'static str,
-    kernel: &'static str,
+    kernel: String,
     neurons: usize,
     steps: usize,
     dt_ms: f64,
@@ -151,9 +155,10 @@ fn run_hh(args: &HhBenchArgs) -> anyhow::Result<()> {
         args.dt_ms,
         args.duration_ms
     );
-    let kernel = match args.kernel {
-        KernelChoice::Simd => Kernel::Simd,
-        KernelChoice::Scalar => Kernel::Scalar,
+    let (kernel, kernel_name) = match args.kernel {
+        KernelChoice::Simd => (Kernel::Simd, format!("simd ({})", simd_instruction_set())),
+        KernelChoice::SimdBaseline => (Kernel::SimdBaseline, "simd-baseline".to_string()),
+        KernelChoice::Scalar => (Kernel::Scalar, "scalar".to_string()),
     };
 
     let config = PopulationConfig {
@@ -177,10 +182,7 @@ fn run_hh(args: &HhBenchArgs) -> anyhow::Result<()> {
         .collect();
     let report = HhReport {
         tool: "hhlab",
-        kernel: match kernel {
-            Kernel::Simd => "simd",
-            Kernel::Scalar => "scalar",
-        },
+        kernel: kernel_name,
         neurons: args.neurons,
         steps,
         dt_ms: args.dt_ms,

@@ -11,9 +11,8 @@
 //! error by about 8, so these terms carry about 10 ulp (2e-15 relative), the same size as the
 //! error of rounding their arguments before a direct exp; that cut the vector kernel's time
 //! per neuron step by about half (measured on a 2-vCPU Xeon without AVX in the build).
-use wide::{f64x4, CmpGt, CmpLt};
-
-use super::simd_exp::exp_f64x4;
+use super::lanes::F64Lanes;
+use super::simd_exp::exp_lanes;
 
 /// Sodium reversal potential ENa (mV).
 pub const E_NA_MV: f64 = 50.0;
@@ -58,23 +57,23 @@ pub struct NeuronState {
 
 /// Four neurons in registers; `above` is the lane mask "previous step's u > threshold".
 #[derive(Clone, Copy)]
-pub struct Lanes {
-    pub v_mv: f64x4,
-    pub m: f64x4,
-    pub n: f64x4,
-    pub h: f64x4,
-    pub above: f64x4,
+pub struct Lanes<V> {
+    pub v_mv: V,
+    pub m: V,
+    pub n: V,
+    pub h: V,
+    pub above: V,
 }
 
 /// αx = a·x/(1 − d) with x = u − u₀ and d = e^(−x/10) given, or a·10·(1 + y/2 + y²/12)
 /// with y = x/10 near x = 0.
 #[inline(always)]
-fn alpha_quotient_lanes(x: f64x4, d: f64x4, a: f64) -> f64x4 {
-    let quotient = f64x4::splat(a) * x / (f64x4::splat(1.0) - d);
-    let y = x * 0.1;
-    let series = y.mul_add(f64x4::splat(1.0 / 12.0), f64x4::splat(0.5));
-    let series = f64x4::splat(10.0 * a) * y.mul_add(series, f64x4::splat(1.0));
-    let near = x.abs().cmp_lt(f64x4::splat(SINGULAR_HALF_WIDTH_MV));
+fn alpha_quotient_lanes<V: F64Lanes>(x: V, d: V, a: f64) -> V {
+    let quotient = V::splat(a) * x / (V::splat(1.0) - d);
+    let y = x * V::splat(0.1);
+    let series = y.mul_add(V::splat(1.0 / 12.0), V::splat(0.5));
+    let series = V::splat(10.0 * a) * y.mul_add(series, V::splat(1.0));
+    let near = x.abs().cmp_lt(V::splat(SINGULAR_HALF_WIDTH_MV));
     near.blend(series, quotient)
 }
 
@@ -91,7 +90,7 @@ fn alpha_quotient_scalar(x: f64, a: f64) -> f64 {
 /// Advances four neurons by one step and returns the mask of lanes whose spike starts at this
 /// step (previous u above threshold, the step before not).
 #[inline(always)]
-pub fn step_lanes(lanes: &mut Lanes, current_ua_per_cm2: f64x4, dt_ms: f64x4) -> f64x4 {
+pub fn step_lanes<V: F64Lanes>(lanes: &mut Lanes<V>, current_ua_per_cm2: V, dt_ms: V) -> V {
     let Lanes {
         v_mv: v,
         m,
@@ -99,30 +98,30 @@ pub fn step_lanes(lanes: &mut Lanes, current_ua_per_cm2: f64x4, dt_ms: f64x4) ->
         h,
         above: was_above,
     } = *lanes;
-    let one = f64x4::splat(1.0);
+    let one = V::splat(1.0);
 
-    let above = v.cmp_gt(f64x4::splat(THRESHOLD_MV));
+    let above = v.cmp_gt(V::splat(THRESHOLD_MV));
     let onset = above & !was_above;
 
-    let rest = v + 65.0;
-    let e80 = exp_f64x4(rest * (-1.0 / 80.0));
-    let e18 = exp_f64x4(rest * (-1.0 / 18.0));
+    let rest = v + V::splat(65.0);
+    let e80 = exp_lanes(rest * V::splat(-1.0 / 80.0));
+    let e18 = exp_lanes(rest * V::splat(-1.0 / 18.0));
     let e40 = e80 * e80;
     let e20 = e40 * e40;
     let e10 = e20 * e20;
-    let alpha_n = alpha_quotient_lanes(v + 55.0, e10 * E_1, 0.01);
-    let alpha_m = alpha_quotient_lanes(v + 40.0, e10 * E_2_5, 0.1);
-    let alpha_h = f64x4::splat(0.07) * e20;
-    let beta_n = f64x4::splat(0.125) * e80;
-    let beta_m = f64x4::splat(4.0) * e18;
-    let beta_h = one / e10.mul_add(f64x4::splat(E_3), one);
+    let alpha_n = alpha_quotient_lanes(v + V::splat(55.0), e10 * V::splat(E_1), 0.01);
+    let alpha_m = alpha_quotient_lanes(v + V::splat(40.0), e10 * V::splat(E_2_5), 0.1);
+    let alpha_h = V::splat(0.07) * e20;
+    let beta_n = V::splat(0.125) * e80;
+    let beta_m = V::splat(4.0) * e18;
+    let beta_h = one / e10.mul_add(V::splat(E_3), one);
 
     let m3h = m * m * m * h;
     let n2 = n * n;
-    let i_ion = f64x4::splat(G_NA) * m3h * (v - E_NA_MV)
-        + f64x4::splat(G_K) * (n2 * n2) * (v - E_K_MV)
-        + f64x4::splat(G_L) * (v - E_L_MV);
-    let dv = (current_ua_per_cm2 - i_ion) * (1.0 / C_UF_PER_CM2);
+    let i_ion = V::splat(G_NA) * m3h * (v - V::splat(E_NA_MV))
+        + V::splat(G_K) * (n2 * n2) * (v - V::splat(E_K_MV))
+        + V::splat(G_L) * (v - V::splat(E_L_MV));
+    let dv = (current_ua_per_cm2 - i_ion) * V::splat(1.0 / C_UF_PER_CM2);
 
     lanes.v_mv = dt_ms.mul_add(dv, v);
     lanes.m = dt_ms.mul_add(alpha_m * (one - m) - beta_m * m, m);
@@ -160,7 +159,10 @@ pub fn step_scalar(state: &mut NeuronState, current_ua_per_cm2: f64, dt_ms: f64)
 
 #[cfg(test)]
 mod tests {
+    use wide::f64x4;
+
     use super::*;
+    use crate::neuron::population::simd_exp::exp_f64x4;
 
     #[test]
     fn alpha_limits_at_singular_voltages() {
