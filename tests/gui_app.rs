@@ -11,6 +11,7 @@ mod train_support;
 
 use std::time::{Duration, Instant};
 
+use egui::accesskit::Role;
 use egui_kittest::kittest::Queryable;
 use egui_kittest::Harness;
 use hhlab::app::{GuiArgs, HhlabApp, Tab};
@@ -87,7 +88,7 @@ fn max(values: &[f64]) -> f64 {
 
 /// Clicks "Run to end" and waits until the current run has finished.
 fn finish_run(harness: &mut Harness<'_, Option<HhlabApp>>) {
-    harness.get_by_label("⏭ Run to end").click();
+    harness.get_by_label("Run to end").click();
     step_until(harness, SIM_DEADLINE, "the run to finish", |app| {
         app.sim.snapshot.finished
     });
@@ -108,7 +109,8 @@ fn app_opens_on_playing_chain() {
         hhlab::neuron::stimulus::Waveform::Square
     );
     assert!(app.sim.playing, "the default run plays on open");
-    harness.get_by_label("Chain: HH vs s-LIF2HH");
+    let picker = harness.get_by_label("Experiment");
+    assert_eq!(picker.value().as_deref(), Some("Chain: HH vs s-LIF2HH"));
 }
 
 #[test]
@@ -116,11 +118,11 @@ fn experiment_picker_switches_to_xor() {
     let mut harness = harness(GuiArgs::default());
     harness.step();
 
-    harness.get_by_label("Chain: HH vs s-LIF2HH").click();
+    harness.get_by_label("Experiment").click();
     harness.run_steps(3);
     harness.get_by_label("XOR: HH vs tv-LIF2HH").click();
     step_until(&mut harness, SIM_DEADLINE, "XOR traces", |app| {
-        output(app).is_some_and(|o| trace_values(o, "40/0 A u").is_some())
+        output(app).is_some_and(|o| trace_values(o, "40/0 A HH u").is_some())
     });
 
     let app = app(&harness);
@@ -143,7 +145,7 @@ fn amplitude_slider_restarts_with_new_current() {
     assert!((current_before - 24.5).abs() < 1e-9, "max {current_before}");
 
     harness
-        .get_by_label("amplitude (µA/cm²)")
+        .get_by_role_and_label(Role::Slider, "amplitude (µA/cm²)")
         .set_value_accesskit(5.0);
     step_until(&mut harness, SIM_DEADLINE, "the restarted run", |app| {
         app.sim.snapshot.run_index > run_before && app.sim.snapshot.finished
@@ -169,14 +171,18 @@ fn invalid_dt_shows_message_and_recovers() {
     let mut harness = harness(GuiArgs::default());
     harness.step();
 
-    harness.get_by_label("dt (ms)").set_value_accesskit(0.0);
+    harness
+        .get_by_role_and_label(Role::Slider, "dt (ms)")
+        .set_value_accesskit(0.0);
     step_until(&mut harness, SIM_DEADLINE, "the dt error", |app| {
         app.sim.snapshot.error.is_some()
     });
     harness.run_steps(2);
     harness.get_by_label_contains("invalid dt_ms = 0");
 
-    harness.get_by_label("dt (ms)").set_value_accesskit(0.001);
+    harness
+        .get_by_role_and_label(Role::Slider, "dt (ms)")
+        .set_value_accesskit(0.001);
     step_until(&mut harness, SIM_DEADLINE, "the error to clear", |app| {
         app.sim.snapshot.error.is_none() && output(app).is_some()
     });
@@ -201,7 +207,7 @@ fn training_tab_runs_tiny_synthetic_run() {
         train.form.train_samples = 64;
         train.form.test_samples = 32;
     }
-    harness.get_by_label("HH_fc").click();
+    harness.get_by_label("Model").click();
     harness.run_steps(3);
     harness.get_by_label("LIF_fc").click();
     harness.run_steps(2);

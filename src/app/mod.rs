@@ -224,8 +224,9 @@ impl HhlabApp {
             ui.selectable_value(&mut self.tab, Tab::Simulation, "Simulation");
             ui.selectable_value(&mut self.tab, Tab::Training, "Training");
             ui.separator();
-            ui.label(RichText::new("■ HH").color(theme::HH));
-            ui.label(RichText::new("■ LIF2HH").color(theme::LIF2HH));
+            ui.label(RichText::new("HH").strong().color(theme::HH));
+            ui.label("vs");
+            ui.label(RichText::new("LIF2HH").strong().color(theme::LIF2HH));
             if let Some((color, text)) = &self.status {
                 ui.separator();
                 ui.label(RichText::new(text).color(*color));

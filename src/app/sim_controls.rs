@@ -115,7 +115,7 @@ fn xor_ui(ui: &mut Ui, tab: &mut SimTab) {
     ui.label(RichText::new("XOR inputs").strong());
     let before = tab.xor_inputs;
     let mut all = matches!(tab.xor_inputs, XorInputs::AllCases);
-    ui.radio_value(&mut all, true, "cases (xA, xB) ∈ {0, 40}²");
+    ui.radio_value(&mut all, true, "cases (xA, xB) in {0, 40}²");
     ui.radio_value(&mut all, false, "free inputs");
     tab.xor_inputs = match (all, tab.xor_inputs) {
         (true, _) => XorInputs::AllCases,
@@ -256,16 +256,16 @@ fn timing_ui(ui: &mut Ui, tab: &mut SimTab) {
 fn play_ui(ui: &mut Ui, tab: &mut SimTab) {
     ui.horizontal(|ui| {
         if tab.playing {
-            if ui.button("⏸ Pause").clicked() {
+            if ui.button("Pause").clicked() {
                 tab.pause();
             }
-        } else if ui.button("▶ Play").clicked() {
+        } else if ui.button("Play").clicked() {
             tab.play();
         }
-        if ui.button("⟲ Reset").clicked() {
+        if ui.button("Reset").clicked() {
             tab.reset();
         }
-        if ui.button("⏭ Run to end").clicked() {
+        if ui.button("Run to end").clicked() {
             tab.run_to_end();
         }
     });

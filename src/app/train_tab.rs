@@ -289,7 +289,12 @@ impl TrainTab {
             .show(ui, |ui| {
                 for run in &mut self.runs.runs {
                     let color = theme::run_color(run.color_index);
-                    ui.checkbox(&mut run.visible, RichText::new("■").color(color));
+                    ui.horizontal(|ui| {
+                        ui.checkbox(&mut run.visible, "");
+                        let size = egui::vec2(12.0, 12.0);
+                        let (rect, _) = ui.allocate_exact_size(size, egui::Sense::hover());
+                        ui.painter().rect_filled(rect, 2.0, color);
+                    });
                     ui.label(&run.id);
                     ui.label(format!(
                         "{} · {}",
