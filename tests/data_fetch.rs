@@ -2,6 +2,8 @@
 //! full downloads, resumes through Range requests, servers that ignore Range, corrupt files,
 //! error statuses and dropped connections. No test reaches beyond the loopback interface.
 
+#![allow(clippy::unwrap_used)] // Test code: a failed unwrap is a failed test.
+
 mod data_support;
 
 use std::collections::HashMap;
@@ -344,12 +346,12 @@ fn corrupt_download_fails_checksum() {
 
     match &err {
         DataError::ChecksumMismatch {
-            what,
+            content,
             expected,
             found,
             ..
         } => {
-            assert_eq!(*what, "decompressed content");
+            assert_eq!(*content, "decompressed content");
             assert_eq!(expected, &sha256_hex(&images));
             assert_eq!(found, &sha256_hex(&tampered));
         }
@@ -384,7 +386,7 @@ fn corrupt_gz_fails_compressed_checksum() {
         matches!(
             err,
             DataError::ChecksumMismatch {
-                what: "compressed file",
+                content: "compressed file",
                 ..
             }
         ),
@@ -524,4 +526,36 @@ fn invalid_existing_file_is_replaced() {
         std::fs::read(&path).unwrap(),
         served.files[&fetched_name(&path)]
     );
+}
+
+#[test]
+fn official_mnist_table_accepts_real_files() {
+    let Some(real_dir) = data_support::real_data_dir("official_mnist_table_accepts_real_files")
+    else {
+        return;
+    };
+    let table = hhlab::data::fetch::official_files(DatasetKind::Mnist);
+    let files: HashMap<String, Vec<u8>> = table
+        .iter()
+        .map(|f| {
+            (
+                f.name.clone(),
+                std::fs::read(real_dir.join("mnist").join(&f.name)).unwrap(),
+            )
+        })
+        .collect();
+    let server = TestServer::start(files, Behaviour::Honest);
+    let dir = tempfile::tempdir().unwrap();
+
+    let fetched = fetch(
+        DatasetKind::Mnist,
+        &options(dir.path(), &server.base_url, table),
+    )
+    .unwrap();
+
+    assert!(fetched
+        .iter()
+        .all(|f| f.outcome == FetchOutcome::Downloaded { resumed_from: 0 }));
+    let train = load_split(dir.path(), DatasetKind::Mnist, Split::Train).unwrap();
+    assert_eq!(train.count, 60_000);
 }

@@ -2,6 +2,8 @@
 //! wrong magic numbers, truncated payloads, corrupt gzip, mismatched counts, wrong shapes,
 //! out-of-range labels and missing folders.
 
+#![allow(clippy::unwrap_used)] // Test code: a failed unwrap is a failed test.
+
 mod data_support;
 
 use std::path::Path;

@@ -1,6 +1,8 @@
 //! Multi-MNIST composition on small generated source splits: layout, maximum in the overlap,
 //! labels, pairing, sample subsets and seeding.
 
+#![allow(clippy::unwrap_used)] // Test code: a failed unwrap is a failed test.
+
 mod data_support;
 
 use data_support::write_split;

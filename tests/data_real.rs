@@ -1,5 +1,7 @@
-//! Checks on the real MNIST and Fashion-MNIST files in the folder named by `HHLAB_DATA`;
-//! each test prints a reason and returns early when the variable is unset.
+//! Checks on the real MNIST and Fashion-MNIST files in the folder named by `HHLAB_DATA`.
+//! Each test prints a reason and returns early when the variable is unset.
+
+#![allow(clippy::unwrap_used)] // Test code: a failed unwrap is a failed test.
 
 mod data_support;
 

@@ -1,4 +1,5 @@
-//! `hhlab data`: downloads datasets (`fetch`) and reports what the data folder holds (`info`).
+//! `hhlab data`: downloads datasets (`fetch`) and reports the contents of the data folder
+//! (`info`).
 //!
 //! The data folder is `--data-dir`, else `HHLAB_DATA`, else the platform data folder
 //! (`~/.local/share/hhlab` on Linux). Nothing is downloaded except by `hhlab data fetch`.
@@ -24,7 +25,7 @@ pub enum DataCommand {
     /// Download the four IDX files of a dataset, verify their SHA-256 and resume partial
     /// downloads.
     Fetch(FetchArgs),
-    /// Print which datasets the data folder holds, with counts, shapes and label counts.
+    /// Print which datasets the data folder contains, with counts, shapes and label counts.
     Info(InfoArgs),
 }
 
@@ -77,14 +78,14 @@ fn run_fetch(args: FetchArgs) -> anyhow::Result<()> {
 
     let mut out = std::io::stdout().lock();
     for file in fetched {
-        let what = match file.outcome {
+        let status = match file.outcome {
             FetchOutcome::AlreadyPresent => "already present, verified".to_string(),
             FetchOutcome::Downloaded { resumed_from: 0 } => "downloaded, verified".to_string(),
             FetchOutcome::Downloaded { resumed_from } => {
                 format!("downloaded (resumed at byte {resumed_from}), verified")
             }
         };
-        writeln!(out, "{}: {what}", file.path.display())?;
+        writeln!(out, "{}: {status}", file.path.display())?;
     }
     Ok(())
 }
@@ -136,6 +137,11 @@ fn verify_lines(data_dir: &Path, kind: DatasetKind) -> Vec<String> {
             }
             match fetch::verify_file(&path, file) {
                 Ok(()) => format!("{}: matches the official SHA-256", file.name),
+                // A rebuilt or recompressed copy can be valid and still differ.
+                Err(DataError::ChecksumMismatch { content, found, .. }) => format!(
+                    "{}: differs from the official download ({content} SHA-256 {found})",
+                    file.name
+                ),
                 Err(err) => format!("{}: {err}", file.name),
             }
         })

@@ -51,14 +51,14 @@ pub enum DataError {
     /// Occurs when the first four bytes of an IDX file are not the expected magic number
     /// (0x00000803 for u8 images, 0x00000801 for u8 labels).
     #[error(
-        "invalid IDX magic number: expected 0x{expected:08x} ({what}), found 0x{found:08x} (path {})",
+        "invalid IDX magic number: expected 0x{expected:08x} ({file_kind}), found 0x{found:08x} (path {})",
         path.display()
     )]
     BadMagic {
         /// The IDX file.
         path: PathBuf,
         /// `images` or `labels`.
-        what: &'static str,
+        file_kind: &'static str,
         /// The magic number for that kind of file.
         expected: u32,
         /// The magic number in the file.
@@ -70,7 +70,7 @@ pub enum DataError {
     BadDimensions {
         /// The IDX file.
         path: PathBuf,
-        /// What is wrong with the dimensions.
+        /// Description of the problem with the dimensions.
         message: String,
     },
 
@@ -165,7 +165,7 @@ pub enum DataError {
         requested: usize,
         /// Samples available.
         available: usize,
-        /// Where the request came from.
+        /// Origin of the request.
         context: &'static str,
     },
 
@@ -180,7 +180,7 @@ pub enum DataError {
         source: Box<ureq::Error>,
     },
 
-    /// Occurs when the server answers with a status other than 200, 206 or a usable 416.
+    /// Occurs when the server responds with a status other than 200, 206 or a usable 416.
     #[error("download failed: server returned HTTP {status} {reason} (url {url})")]
     HttpStatus {
         /// The requested URL.
@@ -193,7 +193,7 @@ pub enum DataError {
 
     /// Occurs when a downloaded file does not have the expected SHA-256 digest.
     #[error(
-        "SHA-256 mismatch for {what}: expected {expected}, found {found}; the download is \
+        "SHA-256 mismatch for {content}: expected {expected}, found {found}; the download is \
          corrupt or the mirror serves different files (path {})",
         path.display()
     )]
@@ -201,7 +201,7 @@ pub enum DataError {
         /// The file that was checked.
         path: PathBuf,
         /// `compressed file` or `decompressed content`.
-        what: &'static str,
+        content: &'static str,
         /// The expected digest, lowercase hex.
         expected: String,
         /// The digest of the file, lowercase hex.

@@ -2,7 +2,7 @@
 //!
 //! Each file is streamed into `<name>.part` next to its destination. A `.part` left by an
 //! interrupted run is resumed with an HTTP `Range: bytes=N-` request; a server that ignores
-//! Range (status 200) or answers with another start offset makes the download restart from
+//! Range (status 200) or responds with another start offset makes the download restart from
 //! byte 0. Only after verification is the `.part` file renamed to its final name, so a file
 //! under the official name has always passed the checks below.
 //!
@@ -42,7 +42,7 @@ const CHUNK_BYTES: usize = 64 * 1024;
 /// Characters of an error response body kept in the error message.
 const ERROR_BODY_CHARS: usize = 200;
 
-/// What a known SHA-256 digest covers.
+/// Part of a file that a known SHA-256 digest covers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DigestOf {
     /// The bytes of the file as downloaded (the `.gz`).
@@ -58,7 +58,7 @@ pub struct RemoteFile {
     pub name: String,
     /// Expected SHA-256 digest, lowercase hex.
     pub sha256: String,
-    /// Which bytes the digest covers.
+    /// Bytes the digest covers.
     pub digest_of: DigestOf,
 }
 
@@ -87,7 +87,7 @@ impl FetchOptions {
     }
 }
 
-/// What happened to one file.
+/// Outcome of fetching one file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FetchOutcome {
     /// The file was already there and passed verification; nothing was downloaded.
@@ -204,7 +204,7 @@ fn check_digest(
     bytes: &[u8],
     file: &RemoteFile,
     path: &Path,
-    what: &'static str,
+    content: &'static str,
 ) -> Result<(), DataError> {
     let found = sha256_hex(bytes);
     if found.eq_ignore_ascii_case(&file.sha256) {
@@ -212,7 +212,7 @@ fn check_digest(
     }
     Err(DataError::ChecksumMismatch {
         path: path.to_path_buf(),
-        what,
+        content,
         expected: file.sha256.to_lowercase(),
         found,
     })
@@ -268,7 +268,7 @@ fn verify_or_discard(part: &Path, file: &RemoteFile) -> Result<(), DataError> {
 }
 
 /// Downloads `url` into `part`, resuming from its current length; returns the offset the
-/// download started from. A 416 answer to a resume means the `.part` is already complete
+/// download started from. A 416 response to a resume means the `.part` is already complete
 /// (or larger than the file); verification decides which.
 fn download(
     agent: &ureq::Agent,

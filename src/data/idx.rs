@@ -150,7 +150,7 @@ fn read_header(bytes: &[u8], path: &Path, header_bytes: usize) -> Result<Vec<u32
 fn check_magic(
     found: u32,
     expected: u32,
-    what: &'static str,
+    file_kind: &'static str,
     path: &Path,
 ) -> Result<(), DataError> {
     if found == expected {
@@ -158,7 +158,7 @@ fn check_magic(
     }
     Err(DataError::BadMagic {
         path: path.to_path_buf(),
-        what,
+        file_kind,
         expected,
         found,
     })

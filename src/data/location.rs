@@ -1,4 +1,4 @@
-//! Where the data folder is: the `--data-dir` flag, then the `HHLAB_DATA` environment
+//! Resolution of the data folder: the `--data-dir` flag, then the `HHLAB_DATA` environment
 //! variable, then the platform data folder (`dirs::data_dir()/hhlab`, for example
 //! `~/.local/share/hhlab` on Linux).
 

@@ -46,7 +46,7 @@ impl DatasetKind {
     /// Both datasets, in a fixed order.
     pub const ALL: [DatasetKind; 2] = [DatasetKind::Mnist, DatasetKind::FashionMnist];
 
-    /// The command-line name, which is also the subfolder of the data folder.
+    /// Returns the command-line name, which is also the subfolder of the data folder.
     pub fn name(self) -> &'static str {
         match self {
             DatasetKind::Mnist => "mnist",
@@ -54,7 +54,7 @@ impl DatasetKind {
         }
     }
 
-    /// The folder of this dataset inside `data_dir`.
+    /// Returns the folder of this dataset inside `data_dir`.
     pub fn folder(self, data_dir: &Path) -> PathBuf {
         data_dir.join(self.name())
     }
@@ -79,7 +79,7 @@ impl Split {
     /// Both splits, in a fixed order.
     pub const ALL: [Split; 2] = [Split::Train, Split::Test];
 
-    /// The file-name prefix of this split: `train` or `t10k`.
+    /// Returns the file-name prefix of this split: `train` or `t10k`.
     pub fn file_prefix(self) -> &'static str {
         match self {
             Split::Train => "train",
@@ -87,12 +87,12 @@ impl Split {
         }
     }
 
-    /// The official file name of the images, gzip form.
+    /// Returns the official file name of the images, gzip form.
     pub fn images_file(self) -> String {
         format!("{}-images-idx3-ubyte.gz", self.file_prefix())
     }
 
-    /// The official file name of the labels, gzip form.
+    /// Returns the official file name of the labels, gzip form.
     pub fn labels_file(self) -> String {
         format!("{}-labels-idx1-ubyte.gz", self.file_prefix())
     }

@@ -35,7 +35,7 @@ pub const OFFSET_B: usize = 8;
 /// How many times each source image is used as item A (and as item B).
 pub const USES_PER_IMAGE: usize = 2;
 
-/// Which datasets provide items A and B.
+/// Source datasets of items A and B.
 #[derive(
     Debug,
     Clone,
@@ -67,7 +67,7 @@ impl MultiVariant {
         MultiVariant::MultiFashionMnist,
     ];
 
-    /// The datasets of item A and item B.
+    /// Returns the datasets of item A and item B.
     pub fn sources(self) -> (DatasetKind, DatasetKind) {
         match self {
             MultiVariant::MultiMnist => (DatasetKind::Mnist, DatasetKind::Mnist),
@@ -76,7 +76,7 @@ impl MultiVariant {
         }
     }
 
-    /// The display name: `Multi-MNIST`, `Multi-Fashion` or `Multi-Fashion+MNIST`.
+    /// Returns the display name: `Multi-MNIST`, `Multi-Fashion` or `Multi-Fashion+MNIST`.
     pub fn label(self) -> &'static str {
         match self {
             MultiVariant::MultiMnist => "Multi-MNIST",
@@ -154,7 +154,7 @@ pub fn compose(
     compose_from(&source_a, &source_b, false, samples, seed)
 }
 
-/// Composes samples from already loaded sources; `same_source` says that `a` and `b` are the
+/// Composes samples from already loaded sources; `same_source` means that `a` and `b` are the
 /// same split, so an image must not be paired with itself.
 pub fn compose_from(
     a: &LabeledImages,

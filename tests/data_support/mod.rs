@@ -1,6 +1,6 @@
 //! Helpers shared by the data tests: small IDX files generated in memory.
 
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::print_stderr)]
 
 use std::io::Write;
 use std::path::Path;
