@@ -29,10 +29,12 @@ use sha2::{Digest, Sha256};
 use super::{idx, DataError, DatasetKind, Split};
 
 /// Default download location of MNIST: the copy of the original files on Amazon S3 that
-/// torchvision uses, since yann.lecun.com often rejects scripted downloads.
+/// torchvision falls back to, because yann.lecun.com has answered scripted downloads with
+/// 403 Forbidden.
 pub const MNIST_BASE_URL: &str = "https://ossci-datasets.s3.amazonaws.com/mnist/";
 
 /// Default download location of Fashion-MNIST: Zalando's official bucket (HTTP only).
+// NOTE: the tests use loopback servers only, so neither default URL is contacted by them.
 pub const FASHION_MNIST_BASE_URL: &str =
     "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/";
 
