@@ -57,8 +57,14 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             if args.resume {
                 anyhow::bail!("--resume is not supported for the MNIST classifier; run it again");
             }
-            let _ = (preset, data_dir);
-            anyhow::bail!("training the MNIST classifier is not built yet")
+            let weights = train::mnist::run_blocking(&preset, &args.out, &data_dir)?;
+            writeln!(
+                std::io::stdout(),
+                "wrote {} (test accuracy {:.2}%)",
+                weights.path.display(),
+                weights.test_accuracy_pct
+            )?;
+            Ok(())
         }
     }
 }

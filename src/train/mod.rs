@@ -12,6 +12,7 @@ pub mod error;
 pub mod events;
 pub mod folder;
 pub mod metrics;
+pub mod mnist;
 pub mod record;
 pub mod run;
 
