@@ -183,8 +183,7 @@ impl HhFc {
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let gates = HhGates::new(&self.rates, self.steps, &self.params)?;
         let current = self.fc.forward(x)?.unsqueeze(0)?;
-        let spikes = neurons::hh_spikes(&current, self.steps, &self.params, &gates)?;
-        spikes.mean(0)
+        neurons::hh_rates(&current, self.steps, &self.params, &gates)
     }
 }
 

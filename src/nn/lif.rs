@@ -80,8 +80,7 @@ impl LifFc {
     /// Maps `x` `(batch, in)` to spike rates `(batch, out)` (spike count / T).
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let current = self.fc.forward(x)?.unsqueeze(0)?;
-        let spikes = lif_spikes(&current, self.steps, self.params)?;
-        spikes.mean(0)
+        neurons::lif_rates(&current, self.steps, self.params)
     }
 }
 

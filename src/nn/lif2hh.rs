@@ -32,6 +32,7 @@
 use candle_core::{Module, Result, Tensor};
 use candle_nn::{Conv2d, Init, Linear, VarBuilder};
 
+use crate::nn::fused::Readout;
 use crate::nn::init;
 use crate::nn::neurons;
 
@@ -86,12 +87,13 @@ fn run_compartments(
     steps: usize,
     params: Lif2HhParams,
     coupling: &Linear,
-) -> Result<[Tensor; 4]> {
+    readout: Readout,
+) -> Result<Tensor> {
     let bias = match coupling.bias() {
-        Some(bias) => bias.clone(),
+        Some(bias) => bias,
         None => candle_core::bail!("lif2hh: the coupling Linear(3 → 1) needs a bias"),
     };
-    neurons::lif2hh_spikes(currents, steps, params, coupling.weight(), &bias)
+    neurons::lif2hh(currents, steps, params, (coupling.weight(), bias), readout)
 }
 
 /// Three `Linear(in → out)` into LIF2HH units over T steps of a static input.
@@ -134,19 +136,19 @@ impl Lif2HhFc {
             self.projections[1].forward(x)?.unsqueeze(0)?,
             self.projections[2].forward(x)?.unsqueeze(0)?,
         ];
-        let spikes = run_compartments(
+        let rates = run_compartments(
             [&currents[0], &currents[1], &currents[2]],
             self.steps,
             self.params,
             &self.coupling,
+            Readout::Rates,
         )?;
-        let rates = spikes
-            .iter()
-            .map(|s| s.mean(0))
-            .collect::<Result<Vec<_>>>()?;
-        let stacked = Tensor::stack(&rates, 2)?;
-        let (batch, units, _) = stacked.dims3()?;
-        stacked.reshape((batch, 4 * units))
+        // (4, batch, units) → (batch, units, 4) → unit-major features.
+        let (_, batch, units) = rates.dims3()?;
+        rates
+            .permute((1, 2, 0))?
+            .contiguous()?
+            .reshape((batch, 4 * units))
     }
 }
 
@@ -196,10 +198,11 @@ impl Lif2HhConv {
             self.steps,
             self.params,
             coupling,
+            Readout::Spikes,
         )?;
         let mut pooled = Vec::with_capacity(4);
-        for s in spikes {
-            pooled.push(crate::nn::lif::pool_over_time(&s)?);
+        for k in 0..4 {
+            pooled.push(crate::nn::lif::pool_over_time(&spikes.get(k)?)?);
         }
         let [a, b, c, d]: [Tensor; 4] = pooled
             .try_into()

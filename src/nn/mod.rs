@@ -9,6 +9,7 @@
 //! seeded, reproducible initial weights.
 
 pub mod adam;
+pub mod fused;
 pub mod heads;
 pub mod hh;
 pub mod init;
