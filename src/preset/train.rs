@@ -1,9 +1,9 @@
 //! Training presets: the two-task Multi-MNIST classifiers (`TrainPreset`) and the MNIST
 //! classifier whose weights drive the fully connected simulation (`MnistMlpPreset`).
 //!
-//! Optional fields accept a bare value (`learning_rate: 0.001`), `Some(…)` or `None`; `None`
-//! (or leaving the field out) means the model's own setting, or the full data set for the
-//! sample counts (120,000 training and 20,000 test samples for Multi-MNIST).
+//! Optional fields accept a bare value (`learning_rate: 0.001`), `Some(…)` or `None`. `None`,
+//! or leaving the field out, means the model's own setting. For the sample counts it means the
+//! full data set (120,000 training and 20,000 test samples for Multi-MNIST).
 //!
 //! Pixels keep their raw 0–255 values unless `scale_to_unit` is set: the reference feeds
 //! Multi-MNIST unnormalised, its HH input weights are scaled by 0.01 for that range, and its
@@ -27,10 +27,10 @@ pub const DEFAULT_EPOCHS: usize = 40;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TrainPreset {
-    /// Which of the ten classifiers to train.
+    /// The classifier to train, one of the ten.
     #[serde(deserialize_with = "deserialize_model_kind")]
     pub model: ModelKind,
-    /// Which composed data set to train and test on.
+    /// The composed data set to train and test on.
     #[serde(default)]
     pub dataset: MultiVariant,
     /// Passes over the training samples.
@@ -74,7 +74,7 @@ pub struct TrainPreset {
 }
 
 impl TrainPreset {
-    /// The reference settings for `model`: 40 epochs, batch 128, the full Multi-MNIST data,
+    /// Returns the reference settings for `model`: 40 epochs, batch 128, the full Multi-MNIST data,
     /// the model's optimizer settings, no noise, seed 0.
     pub fn full(model: ModelKind) -> Self {
         Self {
@@ -103,7 +103,7 @@ impl TrainPreset {
         Ok(preset)
     }
 
-    /// The optimizer settings in force: the model's, with this preset's fields replacing them.
+    /// Returns the optimizer settings in force: the model's, with this preset's fields replacing them.
     pub fn optim_config(&self) -> OptimConfig {
         let model = self.model.optim_config();
         OptimConfig {
@@ -233,7 +233,7 @@ impl MnistMlpPreset {
     }
 }
 
-/// Either kind of training preset, told apart by the struct name a file starts with.
+/// Either kind of training preset, selected by the struct name a file starts with.
 #[derive(Debug, Clone, PartialEq)]
 pub enum AnyTrainPreset {
     /// A Multi-MNIST classifier (files without a struct name, or starting `TrainPreset(`).
@@ -264,7 +264,7 @@ impl AnyTrainPreset {
     }
 }
 
-/// The identifier before the first `(` of a RON text, skipping comments, whitespace and
+/// Returns the identifier before the first `(` of a RON text, skipping comments, whitespace and
 /// `#![enable(…)]` attributes; `None` when the text starts with `(` directly.
 fn leading_struct_name(text: &str) -> Option<&str> {
     let mut rest = text;

@@ -22,7 +22,7 @@ use crate::nn::{multitask_loss, MultiTaskModel};
 const NOISE_SEED_SALT: u64 = 0x6e6f_6973_6521;
 
 /// Mixed into the run seed, with the epoch, for each epoch's shuffle.
-const SHUFFLE_SEED_SALT: u64 = 0x7368_7566_666c_65;
+const SHUFFLE_SEED_SALT: u64 = 0x0073_6875_6666_6c65;
 
 /// Turns stored u8 samples into model input.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,7 +34,7 @@ pub struct InputTransform {
 }
 
 impl InputTransform {
-    /// The transform of a run: noise of `amplitude` (pixel units, 0 = off) drawn from `seed`,
+    /// Creates the transform of a run: noise of `amplitude` (pixel units, 0 = off) drawn from `seed`,
     /// and pixels divided by 255 when `scale_to_unit` is set.
     pub fn new(amplitude: f32, seed: u64, scale_to_unit: bool) -> Self {
         let noise = (amplitude > 0.0).then(|| noise_image(amplitude, seed));
@@ -42,7 +42,7 @@ impl InputTransform {
         Self { noise, scale }
     }
 
-    /// The noise image A·ξ, if any.
+    /// Returns the noise image A·ξ, if any.
     pub fn noise(&self) -> Option<&[f32]> {
         self.noise.as_deref()
     }
@@ -70,7 +70,7 @@ impl InputTransform {
     }
 }
 
-/// The noise image A·ξ, ξ ~ N(0,1) per pixel, 36×36 row-major, deterministic for `seed`.
+/// Draws the noise image A·ξ, ξ ~ N(0,1) per pixel, 36×36 row-major, deterministic for `seed`.
 pub fn noise_image(amplitude: f32, seed: u64) -> Vec<f32> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ NOISE_SEED_SALT);
     (0..MULTI_PIXELS)
@@ -81,8 +81,8 @@ pub fn noise_image(amplitude: f32, seed: u64) -> Vec<f32> {
         .collect()
 }
 
-/// The order of the training samples in epoch `epoch` (0-based), deterministic for the seed
-/// and the epoch, so that a resumed run sees the same batches as an uninterrupted one.
+/// Returns the order of the training samples in epoch `epoch` (0-based). It depends only on
+/// the seed and the epoch, so a resumed run trains on the same batches as an uninterrupted one.
 pub fn epoch_order(count: usize, seed: u64, epoch: usize) -> Vec<usize> {
     let epoch_seed = seed ^ SHUFFLE_SEED_SALT.wrapping_mul(epoch as u64 + 1);
     let mut rng = ChaCha8Rng::seed_from_u64(epoch_seed);

@@ -16,7 +16,7 @@ use super::error::TrainError;
 use super::folder::{temporary_path, write_atomically, CHECKPOINT_FILE, CHECKPOINT_META_FILE};
 use crate::nn::ModelKind;
 
-/// What `checkpoint.ron` stores next to the weights.
+/// Contents of `checkpoint.ron`, stored next to the weights.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CheckpointMeta {

@@ -1,4 +1,4 @@
-//! Typed events that a training run streams to whoever started it (GUI, CLI, tests).
+//! Typed events that a training run streams to the code that started it (GUI, CLI, tests).
 //!
 //! A run sends `Started` once, then per batch a `Progress` and a `train_loss` `Metric`, per
 //! epoch the test metrics, and ends with exactly one of `Finished`, `Cancelled` or `Failed`.
@@ -60,7 +60,7 @@ pub enum RunEvent {
         step: u64,
     },
     /// The run stopped on an error (a NaN loss, unreadable data, a full disk). The message
-    /// says what failed and what to change.
+    /// names what failed and what to change.
     Failed {
         /// The error, formatted for display.
         error: String,
@@ -77,7 +77,7 @@ impl RunEvent {
     }
 }
 
-/// How a run ended, when it did not fail.
+/// The end of a run that did not fail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RunOutcome {
     /// Every epoch ran.

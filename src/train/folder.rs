@@ -3,8 +3,8 @@
 //! ```text
 //! run.ron                  the exact preset, seed and hhlab version (RunRecord)
 //! metrics.csv              step,epoch,metric,value; appended and flushed per row
-//! log.txt                  human-readable log, one line per event
-//! checkpoint.safetensors   model weights and optimizer moments after the last full epoch
+//! log.txt                  human-readable log, one line per message
+//! checkpoint.safetensors   model weights after the last full epoch
 //! checkpoint.ron           epochs done, step, learning rate (CheckpointMeta)
 //! ```
 
@@ -68,7 +68,7 @@ impl RunFolder {
         &self.dir
     }
 
-    /// The run id: the folder's last path component.
+    /// Returns the run id: the folder's last path component.
     pub fn run_id(&self) -> String {
         run_id_of(&self.dir)
     }
@@ -90,7 +90,7 @@ impl RunFolder {
     }
 }
 
-/// The run id of a run folder: its last path component, or `run` for a bare root.
+/// Returns the run id of a run folder: its last path component, or `run` for a bare root.
 pub fn run_id_of(dir: &Path) -> String {
     dir.file_name()
         .map(|name| name.to_string_lossy().into_owned())
@@ -98,7 +98,7 @@ pub fn run_id_of(dir: &Path) -> String {
 }
 
 /// Writes `bytes` to `path` through a temporary file and a rename, so that a reader (or a
-/// later resume) sees either the old file or the new one, never a half-written one.
+/// later resume) finds either the old file or the new one, never a half-written one.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), TrainError> {
     let temporary = temporary_path(path);
     std::fs::write(&temporary, bytes)
@@ -109,7 +109,7 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), TrainError> {
         })
 }
 
-/// The sibling path used while writing `path` atomically (`name.tmp`).
+/// Returns the sibling path used while writing `path` atomically (`name.tmp`).
 pub fn temporary_path(path: &Path) -> PathBuf {
     let mut name = path.file_name().unwrap_or_default().to_os_string();
     name.push(".tmp");

@@ -32,7 +32,7 @@ pub struct RunRecord {
 }
 
 impl RunRecord {
-    /// The record of a run of `preset` in a folder called `run_id`.
+    /// Creates the record of a run of `preset` in a folder called `run_id`.
     pub fn new(run_id: String, preset: &TrainPreset) -> Self {
         Self {
             hhlab_version: HHLAB_VERSION.to_string(),
@@ -61,7 +61,7 @@ impl RunRecord {
 pub enum PastRunStatus {
     /// The checkpoint covers every epoch of the preset.
     Complete,
-    /// Fewer epochs than the preset asks for were checkpointed (cancelled, failed, killed or
+    /// Fewer epochs than the preset requests were checkpointed (cancelled, failed, killed or
     /// still running).
     Incomplete {
         /// Epochs with a checkpoint.
@@ -85,7 +85,7 @@ pub struct PastRun {
 }
 
 impl PastRun {
-    /// The rows of one metric as `(step, value)` points, in step order.
+    /// Returns the rows of one metric as `(step, value)` points, in step order.
     pub fn series(&self, metric: &str) -> Vec<(u64, f64)> {
         let mut points: Vec<(u64, f64)> = self
             .metrics
@@ -97,7 +97,7 @@ impl PastRun {
         points
     }
 
-    /// The last value of a metric, if the run wrote any.
+    /// Returns the last value of a metric, if the run wrote any.
     pub fn last_value(&self, metric: &str) -> Option<f64> {
         self.series(metric).last().map(|&(_, value)| value)
     }
