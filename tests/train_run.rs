@@ -322,6 +322,22 @@ fn used_folder_is_not_overwritten() {
 }
 
 #[test]
+fn rerun_after_data_error_is_allowed() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let out = tempfile::tempdir().expect("tempdir");
+    let preset = tiny_preset(ModelKind::Ann, 1, 4, 8, 4);
+    let config = RunConfig::new(preset, out.path().join("run"), data.path().to_path_buf());
+    let (missing, _) = run_collecting(&config);
+    let error = missing.expect_err("no data yet");
+    assert!(matches!(error, TrainError::Data(_)), "{error:?}");
+    assert!(error.to_string().contains("hhlab data fetch"), "{error}");
+
+    write_tiny_mnist(data.path(), 20, 10);
+    let (second, _) = run_collecting(&config);
+    assert_eq!(second.expect("rerun"), RunOutcome::Finished);
+}
+
+#[test]
 fn unwritable_folder_fails_before_loading_data() {
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("a-file");

@@ -22,7 +22,7 @@ use super::checkpoint::{load_weights, read_checkpoint_meta, save_checkpoint, Che
 use super::error::TrainError;
 use super::events::{RunEvent, RunHandle, RunOutcome, EVENT_CHANNEL_CAPACITY};
 use super::folder::{run_id_of, RunFolder, CHECKPOINT_META_FILE, METRICS_FILE};
-use super::metrics::{self as names, truncate_after_step, MetricRow, MetricsWriter};
+use super::metrics::{self as names, read_metrics, truncate_after_step, MetricRow, MetricsWriter};
 use super::record::RunRecord;
 use crate::data::multi::{compose, MultiDataset};
 use crate::data::Split;
@@ -255,7 +255,8 @@ fn run_in_folder(
 fn prepare_folder(config: &RunConfig, dir: &Path) -> Result<StartPoint, TrainError> {
     let metrics_path = dir.join(METRICS_FILE);
     if !config.resume {
-        let has_metrics = std::fs::metadata(&metrics_path).is_ok_and(|meta| meta.len() > 0);
+        // A run that failed before its first batch leaves only the header: reusing is safe.
+        let has_metrics = metrics_path.exists() && !read_metrics(&metrics_path)?.is_empty();
         if has_metrics {
             return Err(TrainError::FolderInUse {
                 path: dir.to_path_buf(),
