@@ -1,10 +1,80 @@
-//! `hhlab simulate`.
+//! `hhlab simulate PRESET --out DIR [--set FIELD=VALUE]...`: runs a simulation preset
+//! headless and writes its run folder.
+//!
+//! The folder receives `run.ron` (the preset as run, after overrides), `spikes.csv`,
+//! `traces.csv` and `metrics.csv`; a short summary goes to stdout.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Context;
+
+use hhlab::preset::sim::SimPreset;
+use hhlab::preset::{apply_overrides, load_ron, save_ron};
 
 /// Arguments of `hhlab simulate`.
 #[derive(Debug, clap::Args)]
-pub struct SimulateArgs {}
+#[command(
+    after_help = "Units: times in ms, currents in µA/cm², potentials in mV.\n\
+    Examples:\n  hhlab simulate presets/chain-sine.ron --out runs/sine\n  \
+    hhlab simulate presets/chain-sine.ron --out runs/sine2 --set stimulus.amplitude=10.0\n  \
+    hhlab simulate presets/xor.ron --out runs/xor --set dt_ms=0.0005 --set record_every=10"
+)]
+pub struct SimulateArgs {
+    /// Simulation preset file (RON), such as presets/chain-const.ron.
+    pub preset: PathBuf,
+
+    /// Output folder for run.ron, spikes.csv, traces.csv and metrics.csv; created if missing.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+
+    /// Override a preset field, VALUE in RON syntax; repeatable. FIELD is a dotted path:
+    /// dt_ms (ms), duration_ms (ms), record_every (fine steps per trace sample),
+    /// stimulus.waveform (Const|Sine|Square|Sawtooth|Triangle), stimulus.offset (µA/cm²),
+    /// stimulus.amplitude (µA/cm²), stimulus.period_ms (ms), chain.lif_dt_ms (ms),
+    /// xor.cases (list of (xA, xB) in µA/cm²), xor.weight (µA/cm²),
+    /// fully_connected.weights (Random(seed: 1, scale: 1.0) or File("w.safetensors")),
+    /// fully_connected.image (Builtin or Mnist(index: 0)).
+    #[arg(long = "set", value_name = "FIELD=VALUE")]
+    pub sets: Vec<String>,
+}
 
 /// Runs `hhlab simulate`.
-pub fn run(_args: SimulateArgs) -> anyhow::Result<()> {
-    anyhow::bail!("hhlab simulate is not built yet")
+pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
+    let preset: SimPreset = load_ron(&args.preset)?;
+    let preset = apply_overrides(preset, &args.sets)?;
+
+    let started = std::time::Instant::now();
+    tracing::info!(preset = %args.preset.display(), name = %preset.name, "simulation started");
+    let output = hhlab::sim::run(&preset)?;
+    let elapsed_s = started.elapsed().as_secs_f64();
+
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create output folder {}", args.out.display()))?;
+    save_ron(&preset, &args.out.join("run.ron"))?;
+    hhlab::export::write_sim_output(&args.out, &output)?;
+    tracing::info!(out = %args.out.display(), "run folder written");
+
+    let mut stdout = std::io::stdout().lock();
+    writeln!(
+        stdout,
+        "{} ({:?}): {} ms simulated in {elapsed_s:.2} s",
+        preset.name, preset.experiment, preset.duration_ms
+    )?;
+    let spiking: Vec<String> = output
+        .spikes
+        .iter()
+        .filter(|train| output.spikes.len() <= 12 || !train.onsets_ms.is_empty())
+        .take(12)
+        .map(|train| format!("{} {}: {}", train.model, train.label, train.onsets_ms.len()))
+        .collect();
+    writeln!(stdout, "spikes: {}", spiking.join(", "))?;
+    for metric in &output.metrics {
+        writeln!(stdout, "{}: {} {}", metric.name, metric.value, metric.unit)?;
+    }
+    for note in &output.notes {
+        writeln!(stdout, "note: {note}")?;
+    }
+    writeln!(stdout, "wrote {}", args.out.display())?;
+    Ok(())
 }

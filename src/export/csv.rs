@@ -109,6 +109,7 @@ fn finish(mut writer: csv::Writer<std::fs::File>, path: &Path) -> Result<(), Exp
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::sim::TraceKind;

@@ -1,6 +1,6 @@
 //! Export of simulation results: CSV files of traces, spike onsets and metrics.
 //!
-//! A run folder holds `spikes.csv` (`model,neuron,time_ms`, one row per onset),
+//! A run folder contains `spikes.csv` (`model,neuron,time_ms`, one row per onset),
 //! `traces.csv` (`time_ms` and one column per trace, headed with its unit, such as
 //! `HH1 u (mV)`) and `metrics.csv` (`metric,value`, the unit in the metric name).
 

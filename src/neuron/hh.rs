@@ -44,7 +44,8 @@ pub const CAPACITANCE: f64 = 1.0;
 /// rounding, and `expm1` is still exact to a few ulps just outside it.
 const SERIES_HALF_WIDTH: f64 = 1e-6;
 
-/// Which resting potential the rate functions and reversal potentials assume.
+/// Voltage convention: the resting potential that the rate functions and reversal potentials
+/// assume.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum HhConvention {
     /// Rest near 0 mV, as in Hodgkin and Huxley (1952): ENa 115, EK −12, EL 10.613 mV;
@@ -94,7 +95,7 @@ pub struct HhState {
 }
 
 impl HhParams {
-    /// The 1952 convention with rest at 0 mV (used by the HH vs s-LIF2HH chain).
+    /// Returns the 1952 convention with rest at 0 mV (used by the HH vs s-LIF2HH chain).
     pub fn rest_at_zero() -> Self {
         Self {
             convention: HhConvention::RestAtZero,
@@ -110,7 +111,7 @@ impl HhParams {
         }
     }
 
-    /// The modern convention with rest at −65 mV (used by the tv-LIF2HH experiments).
+    /// Returns the modern convention with rest at −65 mV (used by the tv-LIF2HH experiments).
     pub fn rest_at_minus_65() -> Self {
         Self {
             convention: HhConvention::RestAtMinus65,
@@ -196,7 +197,7 @@ impl HhParams {
         state.h += dt_ms * dh;
     }
 
-    /// Whether a step from `u_before_mv` to `u_after_mv` counts as a spike under this
+    /// Tests whether a step from `u_before_mv` to `u_after_mv` counts as a spike under this
     /// convention: rest-at-0 tests the new potential (u > 70), rest-at-−65 the previous one
     /// (u > −40).
     pub fn is_spike(&self, u_before_mv: f64, u_after_mv: f64) -> bool {
@@ -214,7 +215,7 @@ impl Default for HhParams {
 }
 
 impl HhState {
-    /// The initial state of the convention: u = 0, m = 0.0489, n = 0.6446, h = 0.1341 for
+    /// Returns the initial state of the convention: u = 0, m = 0.0489, n = 0.6446, h = 0.1341 for
     /// rest-at-0, and u = −70, m = 0.0289, n = 0.2446, h = 0.7541 for rest-at-−65.
     ///
     /// # Reference quirk
@@ -237,7 +238,21 @@ impl HhState {
         }
     }
 
-    /// Whether every field is finite.
+    /// Computes the steady state at the convention's resting potential: u = u_rest and every gate at
+    /// x∞ = αx/(αx + βx). With EL as given (three decimals), the net current there is a few
+    /// nA/cm² (−4.2e-3 µA/cm² for rest-at-0), so this state barely moves without input.
+    pub fn resting(params: &HhParams) -> Self {
+        let u = params.rest_offset_mv;
+        let steady = |alpha: f64, beta: f64| alpha / (alpha + beta);
+        Self {
+            u_mv: u,
+            m: steady(params.alpha_m(u), params.beta_m(u)),
+            n: steady(params.alpha_n(u), params.beta_n(u)),
+            h: steady(params.alpha_h(u), params.beta_h(u)),
+        }
+    }
+
+    /// Tests whether every field is finite.
     pub fn is_finite(&self) -> bool {
         self.u_mv.is_finite() && self.m.is_finite() && self.n.is_finite() && self.h.is_finite()
     }
@@ -257,6 +272,7 @@ fn x_over_one_minus_exp(x: f64) -> f64 {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -281,7 +297,8 @@ mod tests {
                 let du = sign * offset;
                 let n = params.alpha_n(-55.0 + du);
                 let m = params.alpha_m(-40.0 + du);
-                assert!(n.is_finite() && m.is_finite());
+                assert!(n.is_finite());
+                assert!(m.is_finite());
                 assert!(
                     (n - (0.1 + 0.005 * du)).abs() < 1e-9,
                     "alpha_n at {du}: {n}"

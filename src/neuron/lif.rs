@@ -54,6 +54,7 @@ impl Default for LifParams {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -94,6 +94,7 @@ impl Default for TvLif2HhState {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::neuron::hh::HhState;

@@ -7,10 +7,10 @@
 //!
 //! Overrides (`--set FIELD=VALUE`) address a field by a dotted path such as
 //! `stimulus.amplitude` and give the new value in RON syntax. They are applied on a
-//! `serde_json::Value` image of the preset: the path is walked through the JSON objects, the
-//! value is parsed from RON into the same JSON shape serde uses for the preset (enum variants as
-//! single-key objects, unit variants as strings), and the result is deserialized back into the
-//! preset type, so the override passes the same checks as a preset file.
+//! `serde_json::Value` image of the preset. The path is walked through the JSON objects, and
+//! the value is parsed from RON into the JSON shape serde uses for the preset (enum variants
+//! as single-key objects, unit variants as strings). The result is deserialized back into the
+//! preset type, so an override passes the same checks as a preset file.
 
 pub mod sim;
 pub mod train;
@@ -32,7 +32,7 @@ pub enum PresetError {
         line: usize,
         /// 1-based column of the error.
         col: usize,
-        /// What is wrong, from the RON parser.
+        /// Description of the error, from the RON parser.
         message: String,
         /// Field names valid at that spot; empty when the error is not about a field name.
         expected_fields: Vec<String>,
@@ -54,17 +54,17 @@ pub enum PresetError {
         field: String,
         /// The value text as given.
         value: String,
-        /// What is wrong and the valid choices.
+        /// Description of the error and the valid choices.
         message: String,
     },
-    /// Occurs when a preset parses but a field holds a value that cannot be run.
+    /// Occurs when a preset parses but a field has a value that cannot be run.
     #[error("invalid {field} = {value}: {fix}")]
     Invalid {
         /// The field name.
         field: String,
         /// The rejected value, as text.
         value: String,
-        /// What to change.
+        /// Change that would make the value valid.
         fix: String,
     },
 }
@@ -92,17 +92,28 @@ pub fn parse_ron<T: DeserializeOwned>(text: &str, origin: &str) -> Result<T, Pre
 }
 
 fn spanned_to_preset_error(err: &ron::error::SpannedError, origin: &str) -> PresetError {
-    let expected_fields = match &err.code {
-        ron::Error::NoSuchStructField { expected, .. } => {
-            expected.iter().map(|name| name.to_string()).collect()
+    // ron's own text for an unknown field already lists the expected names; it is rebuilt
+    // here so that the list appears once, from `expected_fields`.
+    let (message, expected_fields) = match &err.code {
+        ron::Error::NoSuchStructField {
+            expected,
+            found,
+            outer,
+        } => {
+            let place = outer
+                .as_ref()
+                .map(|outer| format!(" in `{outer}`"))
+                .unwrap_or_default();
+            let names = expected.iter().map(|name| name.to_string()).collect();
+            (format!("unknown field `{found}`{place}"), names)
         }
-        _ => Vec::new(),
+        other => (other.to_string(), Vec::new()),
     };
     PresetError::Parse {
         path: origin.to_string(),
         line: err.span.start.line,
         col: err.span.start.col,
-        message: err.code.to_string(),
+        message,
         expected_fields,
     }
 }
@@ -229,6 +240,7 @@ fn descend<'a>(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -171,6 +171,7 @@ impl Default for SimPreset {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::preset::{parse_ron, to_ron_string};

@@ -139,7 +139,7 @@ impl ChainSim {
     fn step(&mut self, i: usize) -> Result<(), SimError> {
         let dt_ms = self.dt_ms;
         let t_ms = i as f64 * dt_ms;
-        if i % self.steps_per_block == 0 {
+        if i.is_multiple_of(self.steps_per_block) {
             self.step_lif(i)?;
         }
 
@@ -211,7 +211,7 @@ impl ChainSim {
         Ok(())
     }
 
-    /// The traces recorded so far.
+    /// Returns the traces recorded so far.
     pub fn traces(&self) -> &[Trace] {
         self.recorder.traces()
     }

@@ -10,9 +10,9 @@
 //! HH layer 1's spikes, and the twin layer 2 reads the twins' spikes, so the two copies can
 //! drift apart. The image is constant over the run.
 //!
-//! Speed: the layer-1 input is constant, so its 128 pairs are independent; each `advance`
-//! runs them in parallel (rayon) over the whole chunk of steps and stores their spike
-//! indicators, then steps layer 2 sequentially. Per step only the spiking layer-1 neurons add
+//! Speed: the layer-1 input is constant, so its 128 pairs are independent of each other. Each
+//! `advance` runs them in parallel (rayon) over the whole chunk of steps and stores their
+//! spike indicators, and then steps layer 2 sequentially. Per step only the spiking layer-1 neurons add
 //! their row of W2.
 //!
 //! Spike trains: neuron 0–127 is layer 1 and 128–137 layer 2, for models `HH` and
@@ -43,17 +43,19 @@ pub const HIDDEN: usize = 128;
 pub const OUTPUTS: usize = 10;
 
 /// Standard deviation of a random W1 entry at scale 1, in µA/cm² per pixel unit. A digit
-/// has about 150 bright pixels near 200, so Σp² ≈ 6·10⁶ and the layer-1 currents spread
-/// with a standard deviation of about 0.006·2450 ≈ 15 µA/cm²: roughly half the hidden
-/// neurons get more than the 6–7 µA/cm² that rest-at-−65 HH needs to fire repetitively.
+/// has about 150 bright pixels near 200, so Σp² ≈ 6·10⁶ (an estimate) and the layer-1
+/// currents spread with a standard deviation of about 0.006·2450 ≈ 15 µA/cm². Roughly half
+/// the hidden neurons then get more than the 6–7 µA/cm² that rest-at-−65 HH needs to fire
+/// repetitively.
 pub const LAYER1_WEIGHT_STD: f64 = 0.006;
 
-/// Standard deviation of a random W2 entry at scale 1, in µA/cm² per spiking hidden neuron.
-/// A few hidden neurons spike in any one step, so the output currents spread by tens of
-/// µA/cm² and some output neurons fire.
-pub const LAYER2_WEIGHT_STD: f64 = 8.0;
+/// Mean of a random W2 entry at scale 1, in µA/cm² per spiking hidden neuron.
+pub const LAYER2_WEIGHT_MEAN: f64 = 2.0;
 
-/// Where the network's weights come from.
+/// Standard deviation of a random W2 entry at scale 1, in µA/cm² per spiking hidden neuron.
+pub const LAYER2_WEIGHT_STD: f64 = 4.0;
+
+/// Source of the network's weights.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum WeightSource {
     /// Normal random weights from a seeded ChaCha8 generator: W1 entries have standard
@@ -119,22 +121,22 @@ fn random_weights(seed: u64, scale: f64) -> Result<Weights, SimError> {
         });
     }
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut draw = |count: usize, std: f64| -> Vec<f64> {
+    let mut draw = |count: usize, mean: f64, std: f64| -> Vec<f64> {
         (0..count)
             .map(|_| {
                 let z: f64 = StandardNormal.sample(&mut rng);
-                scale * std * z
+                scale * (mean + std * z)
             })
             .collect::<Vec<f64>>()
     };
-    let w1 = draw(INPUTS * HIDDEN, LAYER1_WEIGHT_STD);
-    let w2 = draw(HIDDEN * OUTPUTS, LAYER2_WEIGHT_STD);
+    let w1 = draw(INPUTS * HIDDEN, 0.0, LAYER1_WEIGHT_STD);
+    let w2 = draw(HIDDEN * OUTPUTS, LAYER2_WEIGHT_MEAN, LAYER2_WEIGHT_STD);
     Ok(Weights { w1, w2 })
 }
 
 fn read_weights(path: &Path) -> Result<Weights, SimError> {
     let input_error = |message: String| SimError::Input {
-        what: format!("weights {}", path.display()),
+        input: format!("weights {}", path.display()),
         message,
     };
     let bytes = std::fs::read(path).map_err(|err| {
@@ -176,7 +178,7 @@ fn read_weights(path: &Path) -> Result<Weights, SimError> {
     })
 }
 
-/// The built-in input: a ring like a handwritten "0", 28×28, row-major, pixels 0–255.
+/// Generates the built-in input: a ring like a handwritten "0", 28×28, row-major, pixels 0–255.
 ///
 /// The stroke follows an ellipse with semi-axes 6.5 (columns) and 9.5 (rows) around the
 /// image centre and fades linearly over 0.28 of the radius on either side.
@@ -200,7 +202,7 @@ pub fn load_image(source: &ImageSource) -> Result<(Vec<u8>, Option<u8>), SimErro
         ImageSource::Builtin => Ok((builtin_image(), None)),
         ImageSource::Mnist { index } => {
             let input_error = |message: String| SimError::Input {
-                what: format!("MNIST test image {index}"),
+                input: format!("MNIST test image {index}"),
                 message,
             };
             let dir = crate::data::resolve_data_dir(None)
@@ -351,7 +353,7 @@ impl FullyConnectedSim {
                 for s in 0..steps {
                     let i = from + s;
                     let t_ms = i as f64 * dt_ms;
-                    let record = node.traced && i % every == 0;
+                    let record = node.traced && i.is_multiple_of(every);
                     let (hh, twin) = node.pair.step(
                         &params,
                         (current, current),
@@ -393,7 +395,7 @@ impl FullyConnectedSim {
                 }
             }
             for (k, node) in outputs.iter_mut().enumerate() {
-                let record = node.traced && i % every == 0;
+                let record = node.traced && i.is_multiple_of(every);
                 let currents = (input_hh[k], input_twin[k]);
                 node.pair.step(
                     &params,
@@ -418,7 +420,7 @@ impl FullyConnectedSim {
     /// Moves the traced nodes' chunk rows into the recorder, one row per recorded step.
     fn push_chunk_rows(&mut self, from: usize, steps: usize) {
         let recorded = (from..from + steps)
-            .filter(|i| i % self.record_every == 0)
+            .filter(|i| i.is_multiple_of(self.record_every))
             .count();
         for r in 0..recorded {
             for (position, &neuron) in self.traced.iter().enumerate() {
@@ -431,7 +433,7 @@ impl FullyConnectedSim {
         }
     }
 
-    /// The traces recorded so far.
+    /// Returns the traces recorded so far.
     pub fn traces(&self) -> &[Trace] {
         self.recorder.traces()
     }

@@ -6,7 +6,7 @@
 //! produces is a [`SimOutput`]: traces sampled every `record_every` fine steps, spike onsets
 //! of every neuron, and metrics once the run has finished.
 //!
-//! Trace sample k holds the state at t = k·sample_dt_ms, before the step that starts there,
+//! Trace sample k is the state at t = k·sample_dt_ms, before the step that starts there,
 //! together with that step's input current and spike indicator.
 //!
 //! Traces stay in memory at full resolution; before a run starts, the memory they need
@@ -31,7 +31,7 @@ pub const MAX_TRACE_BYTES: u64 = 2 << 30;
 /// by orders of magnitude within a few steps.
 pub const DIVERGENCE_BOUND_MV: f64 = 1e4;
 
-/// What a trace measures.
+/// Quantity measured by a trace.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TraceKind {
     /// A membrane or unit potential, in mV.
@@ -53,7 +53,7 @@ pub struct Trace {
     pub name: String,
     /// Model that produced it: `HH`, `tv-LIF2HH`, `s-LIF2HH` or `input`.
     pub model: String,
-    /// What the values measure.
+    /// Quantity of the values.
     pub kind: TraceKind,
     /// Unit of the values, such as `mV`.
     pub unit: String,
@@ -62,7 +62,7 @@ pub struct Trace {
 }
 
 impl Trace {
-    /// An empty trace with room for `capacity` samples.
+    /// Creates an empty trace with room for `capacity` samples.
     pub fn new(name: &str, model: &str, kind: TraceKind, unit: &str, capacity: usize) -> Self {
         Self {
             name: name.to_string(),
@@ -73,7 +73,7 @@ impl Trace {
         }
     }
 
-    /// The name with its unit, as a CSV header: `HH1 u (mV)`.
+    /// Formats the name with its unit, as a CSV header: `HH1 u (mV)`.
     pub fn header(&self) -> String {
         if self.unit.is_empty() {
             self.name.clone()
@@ -108,7 +108,7 @@ pub struct Metric {
 }
 
 impl Metric {
-    /// A metric from its parts.
+    /// Creates a metric from its parts.
     pub fn new(name: &str, value: f64, unit: &str) -> Self {
         Self {
             name: name.to_string(),
@@ -118,7 +118,7 @@ impl Metric {
     }
 }
 
-/// What a simulation has produced so far.
+/// Traces, spikes, metrics and notes produced by a simulation so far.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SimOutput {
     /// Time between trace samples, in ms (dt_ms × record_every).
@@ -175,7 +175,7 @@ pub enum SimError {
         bytes: u64,
         /// The limit.
         limit_bytes: u64,
-        /// Longest duration that fits at the current `record_every`, in ms.
+        /// Maximum duration that fits at the current `record_every`, in ms.
         max_duration_ms: f64,
         /// Smallest `record_every` that fits at the current duration.
         min_record_every: u64,
@@ -186,7 +186,7 @@ pub enum SimError {
          forward Euler is unstable at this step; use a smaller dt_ms such as 0.001"
     )]
     Diverged {
-        /// Which neuron, such as `HH1` or `layer 1 neuron 5 (tv-LIF2HH)`.
+        /// Neuron name, such as `HH1` or `hidden 5 (tv-LIF2HH)`.
         neuron: String,
         /// Time of the step that diverged, in ms.
         t_ms: f64,
@@ -206,10 +206,10 @@ pub enum SimError {
         fix: String,
     },
     /// Occurs when the weights or the input image of the fully connected net cannot be read.
-    #[error("cannot load {what}: {message}")]
+    #[error("cannot load {input}: {message}")]
     Input {
-        /// What was being loaded, with its path when there is one.
-        what: String,
+        /// Name of the input, with its path when there is one.
+        input: String,
         /// The cause and the fix.
         message: String,
     },
@@ -238,8 +238,8 @@ pub(crate) fn check_potential(
 /// A running experiment.
 #[derive(Debug)]
 enum Runner {
-    Chain(chain::ChainSim),
-    Xor(xor::XorSim),
+    Chain(Box<chain::ChainSim>),
+    Xor(Box<xor::XorSim>),
     FullyConnected(Box<fully_connected::FullyConnectedSim>),
 }
 
@@ -277,8 +277,10 @@ impl Simulation {
         check_memory(preset, samples as u64, traces as u64)?;
 
         let runner = match preset.experiment {
-            ExperimentKind::Chain => Runner::Chain(chain::ChainSim::new(preset, total_steps)?),
-            ExperimentKind::Xor => Runner::Xor(xor::XorSim::new(preset, total_steps)?),
+            ExperimentKind::Chain => {
+                Runner::Chain(Box::new(chain::ChainSim::new(preset, total_steps)?))
+            }
+            ExperimentKind::Xor => Runner::Xor(Box::new(xor::XorSim::new(preset, total_steps)?)),
             ExperimentKind::FullyConnected => Runner::FullyConnected(Box::new(
                 fully_connected::FullyConnectedSim::new(preset, total_steps)?,
             )),
@@ -433,6 +435,7 @@ fn check_memory(preset: &SimPreset, samples: u64, traces: u64) -> Result<(), Sim
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::neuron::stimulus::Waveform;

@@ -84,7 +84,7 @@ impl Recorder {
     /// Whether fine step `step` is recorded.
     #[inline]
     pub fn wants(&self, step: usize) -> bool {
-        step % self.every == 0
+        step.is_multiple_of(self.every)
     }
 
     /// Appends one sample to every trace; `row` holds one value per trace, in spec order.

@@ -151,7 +151,7 @@ impl XorSim {
         Ok(())
     }
 
-    /// The traces recorded so far.
+    /// Returns the traces recorded so far.
     pub fn traces(&self) -> &[Trace] {
         self.recorder.traces()
     }
