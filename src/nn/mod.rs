@@ -16,6 +16,7 @@ pub mod init;
 pub mod kind;
 pub mod lif;
 pub mod lif2hh;
+pub mod mnist_mlp;
 pub mod models_conv;
 pub mod models_fc;
 pub mod neurons;
