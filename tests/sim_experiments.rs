@@ -286,3 +286,28 @@ fn bad_settings_are_rejected() {
         );
     }
 }
+
+#[test]
+fn fully_connected_reads_mnist_image() {
+    let Some(data_dir) = std::env::var_os("HHLAB_DATA") else {
+        eprintln!("skipped: HHLAB_DATA is not set, so no MNIST folder is available");
+        return;
+    };
+    if !std::path::Path::new(&data_dir).join("mnist").exists() {
+        eprintln!("skipped: {data_dir:?} has no mnist folder");
+        return;
+    }
+    let mut preset = SimPreset {
+        duration_ms: 2.0,
+        ..SimPreset::fully_connected()
+    };
+    preset.fully_connected.image = hhlab::sim::fully_connected::ImageSource::Mnist { index: 0 };
+    let output = run(&preset).unwrap();
+    // The first MNIST test image is a 7.
+    assert_eq!(metric(&output, "image label"), 7.0);
+
+    preset.fully_connected.image =
+        hhlab::sim::fully_connected::ImageSource::Mnist { index: 10_000 };
+    let message = run(&preset).unwrap_err().to_string();
+    assert!(message.contains("10000"), "{message}");
+}

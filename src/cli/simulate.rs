@@ -55,6 +55,20 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
     hhlab::export::write_sim_output(&args.out, &output)?;
     tracing::info!(out = %args.out.display(), "run folder written");
 
+    // A closed stdout (for example `| head`) is not an error: the run folder is written.
+    match print_summary(&preset, &output, &args.out, elapsed_s) {
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
+}
+
+/// Prints spike counts, metrics and notes of a finished run.
+fn print_summary(
+    preset: &SimPreset,
+    output: &hhlab::sim::SimOutput,
+    out: &std::path::Path,
+    elapsed_s: f64,
+) -> std::io::Result<()> {
     let mut stdout = std::io::stdout().lock();
     writeln!(
         stdout,
@@ -75,6 +89,6 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
     for note in &output.notes {
         writeln!(stdout, "note: {note}")?;
     }
-    writeln!(stdout, "wrote {}", args.out.display())?;
+    writeln!(stdout, "wrote {}", out.display())?;
     Ok(())
 }
