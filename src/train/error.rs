@@ -92,6 +92,9 @@ pub enum TrainError {
         /// The learning rate in force.
         learning_rate: f64,
     },
+    /// Occurs when the MNIST classifier's weight file cannot be written.
+    #[error(transparent)]
+    WeightsFile(#[from] crate::nn::mnist_mlp::MlpError),
     /// Occurs when a candle operation fails (shape mismatch, unreadable safetensors).
     #[error("tensor operation failed: {0}")]
     Tensor(#[from] candle_core::Error),

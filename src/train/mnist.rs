@@ -7,17 +7,14 @@
 //! loss   = CE(logits, label)      Adam with L2 weight decay, seeded shuffles
 //! ```
 //!
-//! The layers have no biases because the simulation's input currents are W1ᵀ·image and
-//! W2ᵀ·spikes, with nothing added. Initial weights are uniform in ±1/√fan_in, as PyTorch
-//! initialises `nn.Linear`.
-//!
-//! NOTE: the classifier is defined here, not in `nn`, because it is only used to produce
-//! these two matrices; move it if another user appears.
+//! The classifier is [`crate::nn::mnist_mlp::MnistMlp`] (bias-free, like the simulation's
+//! input currents). This module adds the run folder: `run.ron`, `metrics.csv` with the loss
+//! per batch and the test accuracy per epoch, and `log.txt`.
 
 use std::path::{Path, PathBuf};
 
 use candle_core::{DType, Device, Tensor};
-use candle_nn::{Init, Optimizer, VarBuilder, VarMap};
+use candle_nn::{Optimizer, VarMap};
 use serde::{Deserialize, Serialize};
 
 use super::batches::epoch_order;
@@ -27,6 +24,7 @@ use super::metrics::{MetricRow, MetricsWriter, TRAIN_LOSS};
 use super::record::HHLAB_VERSION;
 use crate::data::{load_split, DatasetKind, LabeledImages, Split};
 use crate::nn::init::seeded_var_builder;
+use crate::nn::mnist_mlp::{MnistMlp, INPUTS};
 use crate::nn::{Adam, AdamConfig};
 use crate::preset::train::MnistMlpPreset;
 
@@ -35,15 +33,6 @@ pub const WEIGHTS_FILE: &str = "fc-weights.safetensors";
 
 /// Test accuracy after an epoch, in percent (a `metrics.csv` name).
 pub const TEST_ACCURACY: &str = "test_accuracy_pct";
-
-/// Inputs: pixels of a 28×28 image.
-pub const INPUTS: usize = 784;
-
-/// Hidden units.
-pub const HIDDEN: usize = 128;
-
-/// Output classes.
-pub const OUTPUTS: usize = 10;
 
 /// Contents of `run.ron` of an MNIST classifier run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -62,33 +51,6 @@ pub struct MnistWeights {
     pub path: PathBuf,
     /// Test accuracy after the last epoch, in percent.
     pub test_accuracy_pct: f64,
-}
-
-/// The two weight matrices as trainable variables.
-struct MnistMlp {
-    w1: Tensor,
-    w2: Tensor,
-}
-
-impl MnistMlp {
-    fn new(vb: &VarBuilder) -> candle_core::Result<Self> {
-        let uniform = |fan_in: usize| {
-            let bound = 1.0 / (fan_in as f64).sqrt();
-            Init::Uniform {
-                lo: -bound,
-                up: bound,
-            }
-        };
-        Ok(Self {
-            w1: vb.get_with_hints((INPUTS, HIDDEN), "w1", uniform(INPUTS))?,
-            w2: vb.get_with_hints((HIDDEN, OUTPUTS), "w2", uniform(HIDDEN))?,
-        })
-    }
-
-    /// Maps pixels `(batch, 784)` to logits `(batch, 10)`.
-    fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
-        x.matmul(&self.w1)?.relu()?.matmul(&self.w2)
-    }
 }
 
 /// Trains the classifier on MNIST from `data_dir`, writes the run folder `out_dir` (`run.ron`,
@@ -127,7 +89,7 @@ pub fn run_blocking(
     ))?;
 
     let vars = VarMap::new();
-    let model = MnistMlp::new(&seeded_var_builder(&vars, preset.seed))?;
+    let model = MnistMlp::new(seeded_var_builder(&vars, preset.seed))?;
     let config = AdamConfig {
         lr: preset.learning_rate,
         weight_decay: preset.weight_decay,
@@ -175,7 +137,7 @@ pub fn run_blocking(
     }
 
     let path = folder.path(WEIGHTS_FILE);
-    vars.save(&path)?;
+    model.save_fc_weights(&path)?;
     folder.log(&format!("wrote {}", path.display()))?;
     tracing::info!(path = %path.display(), test_accuracy_pct, "MNIST classifier weights saved");
     Ok(MnistWeights {
