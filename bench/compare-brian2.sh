@@ -58,20 +58,35 @@ brian2 = max(brian2_runs, key=lambda r: r["updates_per_sec"])
 print(f"HH population: {hhlab['neurons']} neurons, {hhlab['steps']} steps of {hhlab['dt_ms']} ms, "
       f"currents 0..{hhlab['max_current_ua_per_cm2']} µA/cm²")
 print()
-print(f"{'':28}{'updates/s':>14}{'seconds':>10}{'threads':>9}")
+def per_cpu(run):
+    value = run.get("updates_per_cpu_sec")
+    return f"{value:.3e}" if value else "n/a"
+
+print(f"{'':28}{'updates/s':>12}{'updates/CPU-s':>15}{'seconds':>10}{'threads':>9}")
 for run in hhlab_runs:
-    print(f"{'hhlab (simd)':28}{run['updates_per_sec']:>14.3e}{run['seconds']:>10.3f}{run['threads']:>9}")
+    label = f"hhlab {run['kernel']}"
+    print(f"{label:28}{run['updates_per_sec']:>12.3e}{per_cpu(run):>15}"
+          f"{run['seconds']:>10.3f}{run['threads']:>9}")
 for run in brian2_runs:
     label = f"brian2 {run['version']} standalone"
-    print(f"{label:28}{run['updates_per_sec']:>14.3e}{run['seconds']:>10.3f}{run['threads']:>9}"
+    print(f"{label:28}{run['updates_per_sec']:>12.3e}{per_cpu(run):>15}"
+          f"{run['seconds']:>10.3f}{run['threads']:>9}"
           f"   (compile {run['compile_seconds']:.1f} s, not counted)")
 ratio = hhlab["updates_per_sec"] / brian2["updates_per_sec"]
 print()
 print(f"best hhlab / best Brian2 throughput: {ratio:.2f}x "
       f"({hhlab['updates_per_sec']:.3e} vs {brian2['updates_per_sec']:.3e} updates/s, "
       f"Brian2 with {brian2['threads']} thread(s))")
+cpu_runs = [r for r in hhlab_runs + brian2_runs if r.get("updates_per_cpu_sec")]
+if any(r["tool"] == "hhlab" for r in cpu_runs) and any(r["tool"] == "brian2" for r in cpu_runs):
+    best = {tool: max(r["updates_per_cpu_sec"] for r in cpu_runs if r["tool"] == tool)
+            for tool in ("hhlab", "brian2")}
+    print(f"best hhlab / best Brian2 per CPU second: {best['hhlab'] / best['brian2']:.2f}x "
+          "(per-core speed; less sensitive to other load on the machine)")
 print()
-print(f"{'spike counts':28}{'hhlab':>10}{'brian2':>10}{'diff':>8}")
+print(f"spike onsets (Brian2 runs {brian2['steps']} steps, hhlab {hhlab['steps']}: Brian2 tests")
+print("the threshold after each update, hhlab before it, so both test the same states)")
+print(f"{'':28}{'hhlab':>10}{'brian2':>10}{'diff':>8}")
 print(f"{'total':28}{hhlab['total_spikes']:>10}{brian2['total_spikes']:>10}"
       f"{brian2['total_spikes'] - hhlab['total_spikes']:>8}")
 assert hhlab["sample_neurons"] == brian2["sample_neurons"], "sample neurons differ"

@@ -101,6 +101,10 @@ struct HhReport {
     threads: usize,
     seconds: f64,
     updates_per_sec: f64,
+    /// CPU time of all threads during the run, where the platform reports it (Linux).
+    cpu_seconds: Option<f64>,
+    /// Updates per CPU second: per-core speed, less sensitive to other load on the machine.
+    updates_per_cpu_sec: Option<f64>,
     total_spikes: u64,
     sample_neurons: Vec<usize>,
     spikes_per_neuron_sample: Vec<u64>,
@@ -171,9 +175,14 @@ fn run_hh(args: &HhBenchArgs) -> anyhow::Result<()> {
     let pool = build_pool(args.threads)?;
     let threads = pool.current_num_threads();
 
+    let cpu_start = process_cpu_seconds();
     let start = Instant::now();
     pool.install(|| population.advance(steps))?;
     let seconds = start.elapsed().as_secs_f64();
+    let cpu_seconds = cpu_start
+        .zip(process_cpu_seconds())
+        .map(|(start, end)| end - start);
+    let updates = (args.neurons as f64) * (steps as f64);
 
     let sample_neurons = sample_indices(args.neurons, args.sample);
     let spikes_per_neuron_sample = sample_neurons
@@ -190,12 +199,25 @@ fn run_hh(args: &HhBenchArgs) -> anyhow::Result<()> {
         max_current_ua_per_cm2: args.max_current,
         threads,
         seconds,
-        updates_per_sec: (args.neurons as f64) * (steps as f64) / seconds,
+        updates_per_sec: updates / seconds,
+        cpu_seconds,
+        updates_per_cpu_sec: cpu_seconds.map(|cpu| updates / cpu),
         total_spikes: population.total_spikes(),
         sample_neurons,
         spikes_per_neuron_sample,
     };
     print_json(&report)
+}
+
+/// CPU time (s) all threads of this process have run so far, summed from
+/// /proc/self/task/*/schedstat (Linux); `None` where that is unavailable.
+fn process_cpu_seconds() -> Option<f64> {
+    let mut total_ns: u64 = 0;
+    for task in std::fs::read_dir("/proc/self/task").ok()?.flatten() {
+        let schedstat = std::fs::read_to_string(task.path().join("schedstat")).ok()?;
+        total_ns += schedstat.split_whitespace().next()?.parse::<u64>().ok()?;
+    }
+    Some(total_ns as f64 * 1e-9)
 }
 
 /// Builds a rayon pool with `threads` workers, or rayon's default count.
