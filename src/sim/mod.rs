@@ -31,6 +31,10 @@ pub const MAX_TRACE_BYTES: u64 = 2 << 30;
 /// by orders of magnitude within a few steps.
 pub const DIVERGENCE_BOUND_MV: f64 = 1e4;
 
+/// Fine steps per `advance` call in [`run`]. The fully connected experiment buffers layer-1
+/// spikes for one call (2 × 128 bytes per step), so chunks keep that buffer at 2.5 MB.
+const RUN_CHUNK_STEPS: usize = 10_000;
+
 /// Quantity measured by a trace.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TraceKind {
@@ -252,6 +256,8 @@ pub struct Simulation {
     runner: Runner,
     metrics: Vec<Metric>,
     notes: Vec<String>,
+    /// The error of a failed `advance`, returned again by later calls.
+    failure: Option<SimError>,
 }
 
 impl Simulation {
@@ -293,21 +299,30 @@ impl Simulation {
             runner,
             metrics: Vec::new(),
             notes: Vec::new(),
+            failure: None,
         })
     }
 
     /// Runs up to `max_steps` more fine steps; returns whether the run has finished.
     ///
-    /// After an error the simulation stays at the step that failed and further calls
-    /// repeat nothing useful: build a new one with a changed preset.
+    /// After an error the state is partly advanced and cannot continue: every later call
+    /// returns the same error, so build a new simulation with a changed preset.
     pub fn advance(&mut self, max_steps: usize) -> Result<bool, SimError> {
+        if let Some(err) = &self.failure {
+            return Err(err.clone());
+        }
         let steps = max_steps.min(self.total_steps - self.done_steps);
         if steps > 0 {
             let from = self.done_steps;
-            match &mut self.runner {
-                Runner::Chain(sim) => sim.advance(from, steps)?,
-                Runner::Xor(sim) => sim.advance(from, steps)?,
-                Runner::FullyConnected(sim) => sim.advance(from, steps)?,
+            let result = match &mut self.runner {
+                Runner::Chain(sim) => sim.advance(from, steps),
+                Runner::Xor(sim) => sim.advance(from, steps),
+                Runner::FullyConnected(sim) => sim.advance(from, steps),
+            };
+            if let Err(err) = result {
+                tracing::debug!(name = %self.preset.name, %err, "simulation failed");
+                self.failure = Some(err.clone());
+                return Err(err);
             }
             self.done_steps += steps;
         }
@@ -388,7 +403,7 @@ impl Simulation {
 /// Runs a preset to the end and returns its output.
 pub fn run(preset: &SimPreset) -> Result<SimOutput, SimError> {
     let mut simulation = Simulation::new(preset)?;
-    simulation.advance(usize::MAX)?;
+    while !simulation.advance(RUN_CHUNK_STEPS)? {}
     Ok(simulation.output())
 }
 
@@ -493,6 +508,18 @@ mod tests {
         let message = err.to_string();
         assert!(message.contains("duration_ms = 1000000"), "{message}");
         assert!(message.contains("record_every"), "{message}");
+    }
+
+    #[test]
+    fn failed_advance_repeats_error() {
+        let preset = SimPreset {
+            dt_ms: 0.1,
+            ..SimPreset::xor()
+        };
+        let mut simulation = Simulation::new(&preset).unwrap();
+        let first = simulation.advance(usize::MAX).unwrap_err();
+        let second = simulation.advance(10).unwrap_err();
+        assert_eq!(first, second);
     }
 
     #[test]
