@@ -1,6 +1,7 @@
 //! Hodgkin–Huxley population throughput: neuron updates per second for 10k and 100k neurons
-//! (rest-at−65 convention, dt 0.01 ms, currents spread over 0–20 µA/cm²), with the vector
-//! kernel and, for 10k neurons, the scalar `f64::exp` reference kernel.
+//! (rest-at−65 convention, dt 0.01 ms, currents spread over 0–20 µA/cm²), with the fastest
+//! vector kernel and, for 10k neurons, the `wide::f64x4` baseline and the scalar `f64::exp`
+//! reference kernel.
 //!
 //! Run with `cargo bench --bench hh_population`; criterion reports elements per second, one
 //! element being one neuron advanced by one step. Each iteration advances 100 steps, so the
@@ -20,7 +21,11 @@ const STEPS: usize = 100;
 const MAX_CURRENT_UA_PER_CM2: f64 = 20.0;
 
 fn population(neurons: usize, kernel: Kernel) -> HhPopulation {
-    let config = PopulationConfig { dt_ms: 0.01, kernel, record_onsets: false };
+    let config = PopulationConfig {
+        dt_ms: 0.01,
+        kernel,
+        record_onsets: false,
+    };
     let currents = linear_currents(neurons, MAX_CURRENT_UA_PER_CM2);
     match HhPopulation::new(&currents, config) {
         Ok(population) => population,
@@ -35,7 +40,12 @@ fn bench_population(c: &mut Criterion) {
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3));
 
-    let cases = [(10_000, Kernel::Simd), (100_000, Kernel::Simd), (10_000, Kernel::Scalar)];
+    let cases = [
+        (10_000, Kernel::Simd),
+        (100_000, Kernel::Simd),
+        (10_000, Kernel::SimdBaseline),
+        (10_000, Kernel::Scalar),
+    ];
     for (neurons, kernel) in cases {
         let mut population = population(neurons, kernel);
         group.throughput(Throughput::Elements((neurons * STEPS) as u64));
