@@ -83,6 +83,39 @@ impl Adam {
         &self.config
     }
 
+    /// Returns the first moment, second moment and step count of `var`, or `None` when `var`
+    /// is not one of this optimizer's variables. Checkpoints save these to resume exactly.
+    pub fn moments(&self, var: &Var) -> Option<(&[f32], &[f32], i32)> {
+        self.params
+            .iter()
+            .find(|state| state.var.id() == var.id())
+            .map(|state| (state.m.as_slice(), state.v.as_slice(), state.step))
+    }
+
+    /// Replaces the moments and step count of `var`, as read back from a checkpoint. Fails
+    /// when `var` is not optimized here or the lengths differ from its element count.
+    pub fn set_moments(&mut self, var: &Var, m: Vec<f32>, v: Vec<f32>, step: i32) -> Result<()> {
+        let Some(state) = self
+            .params
+            .iter_mut()
+            .find(|state| state.var.id() == var.id())
+        else {
+            candle_core::bail!("adam: the variable is not optimized by this optimizer");
+        };
+        if m.len() != state.m.len() || v.len() != state.v.len() {
+            candle_core::bail!(
+                "adam: moments have {} and {} values, the variable has {}",
+                m.len(),
+                v.len(),
+                state.m.len()
+            );
+        }
+        state.m = m;
+        state.v = v;
+        state.step = step;
+        Ok(())
+    }
+
     fn update(config: &AdamConfig, state: &mut ParamState, grad: &Tensor) -> Result<()> {
         state.step += 1;
         let (b1, b2) = (config.beta1 as f32, config.beta2 as f32);

@@ -5,7 +5,8 @@
 //! metrics.csv              step,epoch,metric,value; appended and flushed per row
 //! log.txt                  human-readable log, one line per message
 //! checkpoint.safetensors   model weights after the last full epoch
-//! checkpoint.ron           epochs done, step, learning rate (CheckpointMeta)
+//! optimizer.safetensors    Adam's moments at the same point
+//! checkpoint.ron           epochs done, step, learning rate, Adam steps (CheckpointMeta)
 //! ```
 
 use std::fs::{File, OpenOptions};
@@ -23,6 +24,8 @@ pub const METRICS_FILE: &str = "metrics.csv";
 pub const LOG_FILE: &str = "log.txt";
 /// File name of the checkpoint tensors.
 pub const CHECKPOINT_FILE: &str = "checkpoint.safetensors";
+/// File name of Adam's moments saved with the checkpoint.
+pub const OPTIMIZER_FILE: &str = "optimizer.safetensors";
 /// File name of the checkpoint metadata.
 pub const CHECKPOINT_META_FILE: &str = "checkpoint.ron";
 

@@ -18,7 +18,9 @@ use candle_nn::{Optimizer, VarMap};
 use crossbeam_channel::Sender;
 
 use super::batches::{count_correct, epoch_order, evaluate, label_tensors, InputTransform};
-use super::checkpoint::{load_weights, read_checkpoint_meta, save_checkpoint, CheckpointMeta};
+use super::checkpoint::{
+    load_optimizer_state, load_weights, read_checkpoint_meta, save_checkpoint, CheckpointMeta,
+};
 use super::error::TrainError;
 use super::events::{RunEvent, RunHandle, RunOutcome, EVENT_CHANNEL_CAPACITY};
 use super::folder::{run_id_of, RunFolder, CHECKPOINT_META_FILE, METRICS_FILE};
@@ -214,10 +216,11 @@ impl Recorder<'_> {
 }
 
 /// The point a run starts from: nothing done, or the state of a checkpoint.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 struct StartPoint {
     epochs_done: usize,
     step: u64,
+    checkpoint: Option<CheckpointMeta>,
 }
 
 fn run_in_folder(
@@ -294,6 +297,7 @@ fn prepare_folder(config: &RunConfig, dir: &Path) -> Result<StartPoint, TrainErr
     Ok(StartPoint {
         epochs_done: meta.epochs_done,
         step: meta.step,
+        checkpoint: Some(meta),
     })
 }
 
@@ -343,6 +347,21 @@ fn train(
     let optim = preset.optim_config();
     let schedule = StepLr::from_config(&optim);
     let mut adam = Adam::new(vars.all_vars(), AdamConfig::from(&optim))?;
+    if let Some(meta) = &start.checkpoint {
+        let restored = load_optimizer_state(recorder.folder.dir(), &vars, &mut adam, meta)?;
+        let message = if restored {
+            format!(
+                "resumed after epoch {} with Adam's moments",
+                meta.epochs_done
+            )
+        } else {
+            format!(
+                "resumed after epoch {}; the checkpoint has no Adam moments, so Adam starts afresh",
+                meta.epochs_done
+            )
+        };
+        recorder.log(&message)?;
+    }
 
     let batches_per_epoch = train_data.count.div_ceil(preset.batch_size);
     let total_steps = (preset.epochs * batches_per_epoch) as u64;
@@ -436,8 +455,9 @@ fn train(
             epochs_done: epoch_number,
             step,
             learning_rate,
+            adam_steps: Default::default(),
         };
-        save_checkpoint(recorder.folder.dir(), &vars, &meta)?;
+        save_checkpoint(recorder.folder.dir(), &vars, &adam, &meta)?;
     }
     Ok(RunOutcome::Finished)
 }
