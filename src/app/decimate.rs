@@ -1,6 +1,6 @@
 //! Min/max-per-bucket decimation of uniformly sampled traces for display.
 //!
-//! A trace holds sample k at x = x0 + k·dx. To draw it in a plot `w` pixels wide, the visible
+//! A trace has sample k at x = x0 + k·dx. To draw it in a plot `w` pixels wide, the visible
 //! samples are split into `buckets` (about one per pixel) contiguous index ranges, and each
 //! range contributes its minimum and its maximum sample, in index order. The drawn polyline
 //! then reaches every peak and trough that the full trace reaches, so a 1 ms spike in an
@@ -97,7 +97,7 @@ pub fn decimate_min_max(
 }
 
 /// Returns the indices of the minimum and maximum finite sample in `values[start..end]`,
-/// or `None` when that range holds no finite sample.
+/// or `None` when that range has no finite sample.
 fn extreme_indices(values: &[f64], start: usize, end: usize) -> Option<(usize, usize)> {
     let mut min_k = usize::MAX;
     let mut max_k = usize::MAX;

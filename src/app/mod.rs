@@ -35,7 +35,7 @@ use screenshot::ScreenshotSaver;
 use sim_tab::SimTab;
 use train_tab::TrainTab;
 
-/// Longest wait, after `--screenshot-after`, for the simulation to finish before a scripted
+/// Maximum wait, after `--screenshot-after`, for the simulation to finish before a scripted
 /// screenshot is taken anyway.
 const SCREENSHOT_MAX_WAIT: Duration = Duration::from_secs(120);
 
@@ -74,9 +74,13 @@ pub struct GuiArgs {
     /// Tab shown first.
     #[arg(long, value_enum)]
     pub tab: Option<Tab>,
-    /// Start a training run of this preset (RON) when the window opens.
+    /// Start a training run of this preset (RON) when the window opens; repeat the option
+    /// to start several runs side by side.
     #[arg(long, value_name = "PATH")]
-    pub train_preset: Option<PathBuf>,
+    pub train_preset: Vec<PathBuf>,
+    /// Reopen this run folder in the Training tab; repeat to reopen several.
+    #[arg(long, value_name = "DIR")]
+    pub reopen_run: Vec<PathBuf>,
     /// Data folder for training (default: HHLAB_DATA, then the platform data folder).
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
@@ -168,7 +172,10 @@ impl HhlabApp {
         if let Some(dir) = &args.runs_dir {
             train.runs_folder = dir.display().to_string();
         }
-        if let Some(path) = &args.train_preset {
+        for dir in &args.reopen_run {
+            train.reopen(dir);
+        }
+        for path in &args.train_preset {
             match TrainPreset::load(path, &[]) {
                 Ok(preset) => {
                     train.form = train_tab::TrainForm::from_preset(&preset);
@@ -178,7 +185,8 @@ impl HhlabApp {
             }
         }
 
-        let tab = args.tab.unwrap_or(if args.train_preset.is_some() {
+        let training_first = !args.train_preset.is_empty() || !args.reopen_run.is_empty();
+        let tab = args.tab.unwrap_or(if training_first {
             Tab::Training
         } else {
             Tab::Simulation

@@ -15,6 +15,9 @@ use egui_plot::{Corner, Legend, Line, MarkerShape, Plot, PlotPoint, PlotPoints, 
 
 use crate::app::decimate::{decimate_min_max, UniformSeries};
 
+/// Most series a trace plot lists in its legend.
+const MAX_LEGEND_ENTRIES: usize = 8;
+
 /// One trace handed to [`TracePlot::show`].
 #[derive(Clone, Copy, Debug)]
 pub struct TraceSeries<'d> {
@@ -178,12 +181,18 @@ impl<'l> TracePlot<'l> {
 
         let mut plot = Plot::new(id)
             .height(height)
+            .x_grid_spacer(x_grid(ui.available_width()))
+            .y_grid_spacer(y_grid(height))
+            .x_axis_formatter(tick_label)
+            .y_axis_formatter(tick_label)
             .x_axis_label(x_label)
             .y_axis_label(y_label)
             .allow_scroll(false)
             .y_axis_min_width(36.0);
-        if legend {
-            plot = plot.legend(Legend::default().position(Corner::RightTop));
+        // A longer legend covers most of a small plot. Without it, the colours (model,
+        // variable) carry the meaning, and hovering a line names it.
+        if legend && series.len() <= MAX_LEGEND_ENTRIES {
+            plot = plot.legend(small_legend());
         }
         if let Some(group) = link_group {
             plot = plot
@@ -212,6 +221,76 @@ impl<'l> TracePlot<'l> {
     }
 }
 
+/// Smallest distance between two labelled x ticks, in points. egui_plot 0.38 draws an x
+/// tick label only when its ticks are at least 60 points apart (20 for y). Its own
+/// power-of-ten spacing often leaves a small plot with a single label, so the plots use a
+/// 1-2-5 spacing at least this wide.
+const X_LABEL_SPACING_POINTS: f64 = 85.0;
+
+/// Smallest distance between two labelled y ticks, in points.
+const Y_LABEL_SPACING_POINTS: f64 = 36.0;
+
+/// Returns a grid spacer for an axis `extent_points` long: labelled ticks on a 1-2-5
+/// sequence at least `label_spacing_points` apart, and thin unlabelled lines at a fifth
+/// (a quarter for a step of 2·10ᵏ) of that step, itself a 1-2-5 number. egui_plot labels
+/// every grid level whose lines are far enough apart, so each level must be a round number.
+fn nice_grid(
+    extent_points: f32,
+    label_spacing_points: f64,
+) -> Box<dyn Fn(egui_plot::GridInput) -> Vec<egui_plot::GridMark>> {
+    egui_plot::uniform_grid_spacer(move |input| {
+        let (min, max) = input.bounds;
+        let units_per_point = (max - min).abs() / f64::from(extent_points.max(1.0));
+        let step = nice_step(label_spacing_points * units_per_point).max(input.base_step_size);
+        let leading_digit = (step / 10f64.powf(step.log10().floor())).round();
+        let minor = if leading_digit == 2.0 {
+            step / 4.0
+        } else {
+            step / 5.0
+        };
+        [minor, step, step]
+    })
+}
+
+/// Formats a tick label with as many decimals as its grid step needs. egui_plot's default
+/// rounds the decimal count, which prints a tick at 0.5 with a step of 0.5 as "0".
+fn tick_label(mark: egui_plot::GridMark, _range: &RangeInclusive<f64>) -> String {
+    let decimals = (-mark.step_size.log10() - 1e-9).ceil().max(0.0) as usize;
+    format!("{:.*}", decimals, mark.value)
+}
+
+/// Returns the x grid spacer of a plot `width_points` wide.
+fn x_grid(width_points: f32) -> Box<dyn Fn(egui_plot::GridInput) -> Vec<egui_plot::GridMark>> {
+    nice_grid(width_points, X_LABEL_SPACING_POINTS)
+}
+
+/// Returns the y grid spacer of a plot `height_points` high.
+fn y_grid(height_points: f32) -> Box<dyn Fn(egui_plot::GridInput) -> Vec<egui_plot::GridMark>> {
+    nice_grid(height_points, Y_LABEL_SPACING_POINTS)
+}
+
+/// Returns the smallest of 1, 2 or 5 times a power of ten that is at least `x` (`x` > 0),
+/// or 1 for zero, negative or non-finite input.
+fn nice_step(x: f64) -> f64 {
+    if !(x.is_finite() && x > 0.0) {
+        return 1.0;
+    }
+    let power = 10f64.powf(x.log10().floor());
+    [1.0, 2.0, 5.0, 10.0]
+        .into_iter()
+        .map(|m| m * power)
+        .find(|&step| step >= x * (1.0 - 1e-12))
+        .unwrap_or(10.0 * power)
+}
+
+/// Returns the legend every plot uses: top right, small text, so that it hides little data.
+fn small_legend() -> Legend {
+    Legend::default()
+        .position(Corner::RightTop)
+        .text_style(egui::TextStyle::Small)
+        .background_alpha(0.6)
+}
+
 /// Returns the x range spanned by all `series`, or 0..=1 when they are all empty.
 fn full_x_range(series: &[TraceSeries<'_>]) -> RangeInclusive<f64> {
     let mut min = f64::INFINITY;
@@ -237,44 +316,95 @@ pub struct RasterGroup<'d> {
     pub spikes: Vec<[f64; 2]>,
 }
 
-/// Draws a spike raster: one marker per spike at (onset in ms, neuron row).
-pub fn raster_plot_ui(
-    ui: &mut Ui,
-    id_salt: &str,
-    y_label: &str,
-    height: f32,
-    link_group: Option<Id>,
-    groups: Vec<RasterGroup<'_>>,
-) {
-    let mut plot = Plot::new(id_salt)
-        .height(height)
-        .x_axis_label("t (ms)")
-        .y_axis_label(y_label)
-        .allow_scroll(false)
-        .y_axis_min_width(36.0)
-        .legend(Legend::default().position(Corner::RightTop));
-    if let Some(group) = link_group {
-        plot = plot
-            .link_axis(group, Vec2b::new(true, false))
-            .link_cursor(group, Vec2b::new(true, false));
-    }
-
-    plot.show(ui, |plot_ui| {
-        for group in groups {
-            let points = group
-                .spikes
-                .into_iter()
-                .map(|[row, t_ms]| [t_ms, row])
-                .collect::<PlotPoints<'_>>();
-            let markers = Points::new(group.name, points)
-                .shape(MarkerShape::Circle)
-                .filled(true)
-                .radius(1.6)
-                .color(group.color);
-            plot_ui.points(markers);
-        }
-    });
+/// A spike raster: one marker per spike at (onset in ms, neuron row).
+pub struct RasterPlot<'l> {
+    /// Unique id within the tab.
+    pub id_salt: &'l str,
+    /// Y-axis label.
+    pub y_label: &'l str,
+    /// Height in points.
+    pub height: f32,
+    /// Time-axis link group.
+    pub link_group: Option<Id>,
+    /// Names of rows 1, 2, … (index 0 names row 1) shown on the y axis instead of numbers;
+    /// empty for numeric rows.
+    pub row_names: Vec<String>,
+    /// Rows between which a horizontal line is drawn (e.g. 127.5 between two layers).
+    pub separators: Vec<f64>,
 }
+
+impl RasterPlot<'_> {
+    /// Draws `groups` of spikes.
+    pub fn show(self, ui: &mut Ui, groups: Vec<RasterGroup<'_>>) {
+        let RasterPlot {
+            id_salt,
+            y_label,
+            height,
+            link_group,
+            row_names,
+            separators,
+        } = self;
+        let mut plot = Plot::new(id_salt)
+            .height(height)
+            .x_grid_spacer(x_grid(ui.available_width()))
+            .x_axis_formatter(tick_label)
+            .x_axis_label("t (ms)")
+            .y_axis_label(y_label)
+            .allow_scroll(false)
+            .y_axis_min_width(36.0)
+            .legend(small_legend());
+        if row_names.is_empty() {
+            plot = plot
+                .y_grid_spacer(y_grid(height))
+                .y_axis_formatter(tick_label);
+        } else {
+            let rows = row_names.len() as f64;
+            plot = plot
+                .y_grid_spacer(egui_plot::uniform_grid_spacer(|_| [1.0, 1.0, 1.0]))
+                .include_y(0.5)
+                .include_y(rows + 0.5)
+                .y_axis_formatter(move |mark, _| {
+                    let row = mark.value.round();
+                    let index = row as usize;
+                    let on_row = (mark.value - row).abs() < 1e-9 && row >= 1.0;
+                    match row_names.get(index.wrapping_sub(1)) {
+                        Some(name) if on_row => name.clone(),
+                        _ => String::new(),
+                    }
+                });
+        }
+        if let Some(group) = link_group {
+            plot = plot
+                .link_axis(group, Vec2b::new(true, false))
+                .link_cursor(group, Vec2b::new(true, false));
+        }
+
+        plot.show(ui, |plot_ui| {
+            for &row in &separators {
+                let line = egui_plot::HLine::new("", row)
+                    .color(Color32::from_gray(110))
+                    .width(1.0);
+                plot_ui.hline(line);
+            }
+            for group in groups {
+                let points = group
+                    .spikes
+                    .into_iter()
+                    .map(|[row, t_ms]| [t_ms, row])
+                    .collect::<PlotPoints<'_>>();
+                let markers = Points::new(group.name, points)
+                    .shape(MarkerShape::Circle)
+                    .filled(true)
+                    .radius(1.8)
+                    .color(group.color);
+                plot_ui.points(markers);
+            }
+        });
+    }
+}
+
+/// Curves with at most this many points also get a marker per point.
+const MAX_MARKED_POINTS: usize = 60;
 
 /// One curve of an XY plot (few points, drawn as they are).
 pub struct Curve<'d> {
@@ -288,22 +418,51 @@ pub struct Curve<'d> {
     pub dashed: bool,
 }
 
-/// Draws XY curves such as a training loss against step.
-pub fn curve_plot_ui(
-    ui: &mut Ui,
-    id_salt: &str,
-    x_label: &str,
-    y_label: &str,
-    height: f32,
-    curves: &[Curve<'_>],
-) {
-    let plot = Plot::new(id_salt)
-        .height(height)
-        .x_axis_label(x_label)
-        .y_axis_label(y_label)
-        .allow_scroll(false)
-        .y_axis_min_width(36.0)
-        .legend(Legend::default().position(Corner::RightTop));
+/// An XY plot of a few curves, such as a training loss against the optimizer step.
+#[derive(Clone, Copy)]
+pub struct CurvePlot<'l> {
+    /// Unique id within the tab.
+    pub id_salt: &'l str,
+    /// X-axis label with its unit.
+    pub x_label: &'l str,
+    /// Y-axis label with its unit.
+    pub y_label: &'l str,
+    /// Height in points.
+    pub height: f32,
+    /// The x axis spans at least 0 to this (e.g. the epochs of the longest run), so a
+    /// curve of one point does not fill the axis alone.
+    pub x_max: f64,
+}
+
+impl CurvePlot<'_> {
+    /// Draws `curves`.
+    pub fn show(self, ui: &mut Ui, curves: &[Curve<'_>]) {
+        let CurvePlot {
+            id_salt,
+            x_label,
+            y_label,
+            height,
+            x_max,
+        } = self;
+        let plot = Plot::new(id_salt)
+            .height(height)
+            .x_grid_spacer(x_grid(ui.available_width()))
+            .y_grid_spacer(y_grid(height))
+            .x_axis_formatter(tick_label)
+            .y_axis_formatter(tick_label)
+            .x_axis_label(x_label)
+            .y_axis_label(y_label)
+            .include_x(0.0)
+            .include_x(if x_max.is_finite() { x_max } else { 0.0 })
+            .allow_scroll(false)
+            .y_axis_min_width(36.0)
+            .legend(small_legend());
+        curves_ui(ui, plot, curves);
+    }
+}
+
+/// Shows `plot` with `curves` as lines, marking each point of short curves.
+fn curves_ui(ui: &mut Ui, plot: Plot<'_>, curves: &[Curve<'_>]) {
     plot.show(ui, |plot_ui| {
         for curve in curves {
             let points: PlotPoints<'_> = curve.points.iter().copied().collect();
@@ -317,6 +476,57 @@ pub fn curve_plot_ui(
                 .style(style)
                 .width(1.5);
             plot_ui.line(line);
+            // Per-epoch curves have few points, and a single point draws no line at all.
+            if curve.points.len() <= MAX_MARKED_POINTS {
+                let markers: PlotPoints<'_> = curve.points.iter().copied().collect();
+                let markers = Points::new(curve.name.clone(), markers)
+                    .shape(MarkerShape::Circle)
+                    .filled(true)
+                    .radius(3.0)
+                    .color(curve.color);
+                plot_ui.points(markers);
+            }
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nice_step_follows_one_two_five() {
+        let cases = [
+            (0.7, 1.0),
+            (1.0, 1.0),
+            (1.3, 2.0),
+            (3.0, 5.0),
+            (7.0, 10.0),
+            (0.012, 0.02),
+        ];
+        for (x, expected) in cases {
+            let step = nice_step(x);
+            assert!((step - expected).abs() < 1e-12, "nice_step({x}) = {step}");
+        }
+    }
+
+    #[test]
+    fn tick_labels_keep_needed_decimals() {
+        let cases = [
+            (0.5, 0.5, "0.5"),
+            (0.6, 0.2, "0.6"),
+            (40.0, 10.0, "40"),
+            (0.05, 0.05, "0.05"),
+        ];
+        for (value, step_size, expected) in cases {
+            let mark = egui_plot::GridMark { value, step_size };
+            assert_eq!(tick_label(mark, &(0.0..=1.0)), expected);
+        }
+    }
+
+    #[test]
+    fn nice_step_rejects_bad_input() {
+        assert_eq!(nice_step(0.0), 1.0);
+        assert_eq!(nice_step(f64::NAN), 1.0);
+    }
 }

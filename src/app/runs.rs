@@ -19,7 +19,7 @@ const MAX_EVENTS_PER_FRAME: usize = 4096;
 /// Log lines kept per run for display.
 const MAX_LOG_LINES: usize = 200;
 
-/// Where a run stands.
+/// Status of a run.
 #[derive(Clone, Debug, PartialEq)]
 pub enum RunStatus {
     /// The worker is starting: loading data and building the model.
@@ -28,7 +28,7 @@ pub enum RunStatus {
     Running,
     /// Every epoch ran.
     Finished,
-    /// The run stopped on an error; the message says what failed.
+    /// The run stopped on an error; the message describes what failed.
     Failed(String),
     /// The user stopped the run after `step` optimizer steps.
     Cancelled {
@@ -69,13 +69,13 @@ pub struct RunEntry {
     pub id: String,
     /// The run folder.
     pub dir: PathBuf,
-    /// What the run trains.
+    /// The preset of the run.
     pub preset: TrainPreset,
     /// Index into [`crate::app::theme::RUN_COLORS`], fixed when the run is added.
     pub color_index: usize,
     /// Whether its curves are drawn.
     pub visible: bool,
-    /// Where the run stands.
+    /// Status of the run.
     pub status: RunStatus,
     /// The live worker; `None` for reopened runs and after the final event.
     pub handle: Option<RunHandle>,
@@ -325,11 +325,6 @@ impl RunManager {
                 handle.request_cancel();
             }
         }
-    }
-
-    /// Returns the most recently added active run, the one the progress bar follows.
-    pub fn latest_active(&self) -> Option<&RunEntry> {
-        self.runs.iter().rev().find(|run| run.status.is_active())
     }
 
     fn take_color(&mut self) -> usize {

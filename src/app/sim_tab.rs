@@ -21,7 +21,7 @@ use crate::preset::sim::{ExperimentKind, SimPreset};
 /// Simulated ms per wall-clock second when the app opens: the 80 ms chain plays in 4 s.
 pub const DEFAULT_SPEED_MS_PER_S: f64 = 20.0;
 
-/// How the XOR inputs are chosen.
+/// Choice of XOR inputs.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum XorInputs {
     /// The four reference cases (xA, xB) ∈ {0, 40}², side by side.
@@ -49,7 +49,7 @@ pub struct SimTab {
     pub playing: bool,
     /// Simulated ms per wall-clock second while playing.
     pub speed_ms_per_s: f64,
-    /// How the XOR inputs are chosen.
+    /// Choice of XOR inputs.
     pub xor_inputs: XorInputs,
     /// Only traces whose name starts with this are drawn (the XOR case, e.g. "40/0 ").
     pub trace_filter: String,

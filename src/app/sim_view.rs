@@ -8,7 +8,7 @@
 use egui::{Color32, Id, RichText, Ui};
 
 use crate::app::decimate::UniformSeries;
-use crate::app::plot::{raster_plot_ui, DecimationCache, RasterGroup, TracePlot, TraceSeries};
+use crate::app::plot::{DecimationCache, RasterGroup, RasterPlot, TracePlot, TraceSeries};
 use crate::app::theme;
 use crate::preset::sim::ExperimentKind;
 use crate::sim::{SimOutput, Trace, TraceKind};
@@ -18,16 +18,16 @@ fn time_link() -> Id {
     Id::unique("simulation time axis")
 }
 
-/// What a frame of the view needs besides the output.
+/// Settings of one frame of the view, besides the output.
 pub struct ViewParams<'a> {
-    /// Which experiment produced the output (the fully connected net gets taller rasters).
+    /// Experiment that produced the output (the fully connected net gets taller rasters).
     pub experiment: ExperimentKind,
     /// Simulated duration of the run, in ms; the time axes span 0 to this while playing.
     pub duration_ms: f64,
     /// Changes whenever the output changes (the decimation cache key).
     pub generation: u64,
-    /// Only traces whose name starts with this text are drawn (empty: all); the rasters
-    /// and the metrics always show every neuron.
+    /// Only traces and raster rows whose name starts with this text are drawn (empty: all);
+    /// the metrics panel always lists every neuron.
     pub filter: &'a str,
 }
 
@@ -48,83 +48,64 @@ pub fn plots_ui(ui: &mut Ui, cache: &mut DecimationCache, output: &SimOutput, vi
             .collect()
     };
 
+    // Share the height left in the panel: potentials 30 %, current 16 %, gates and
+    // conductances 24 %, rasters 30 % (the fully connected rasters need the most rows).
+    let spacing = 4.0 * ui.spacing().item_spacing.y + 8.0;
+    let total = (ui.available_height() - spacing).max(560.0);
+    let (voltage_h, current_h, gates_h, raster_h) =
+        (total * 0.30, total * 0.16, total * 0.24, total * 0.30);
+    let lif_label = match view.experiment {
+        ExperimentKind::Chain => "s-LIF2HH V (mV)",
+        _ => "tv-LIF2HH V (mV)",
+    };
+
     ui.columns(2, |columns| {
         let hh = pick(TraceKind::Voltage, Some(true));
-        trace_plot(
-            &mut columns[0],
-            cache,
-            "v hh",
-            "HH V (mV)",
-            190.0,
-            &hh,
-            dt,
-            view,
-        );
+        let spec = PlotSpec::new("v hh", "HH V (mV)", voltage_h);
+        trace_plot(&mut columns[0], cache, &spec, &hh, dt, view);
         let lif = pick(TraceKind::Voltage, Some(false));
-        let label = match view.experiment {
-            ExperimentKind::Chain => "s-LIF2HH V (mV)",
-            _ => "tv-LIF2HH V (mV)",
-        };
-        trace_plot(
-            &mut columns[1],
-            cache,
-            "v lif",
-            label,
-            190.0,
-            &lif,
-            dt,
-            view,
-        );
+        let spec = PlotSpec::new("v lif", lif_label, voltage_h);
+        trace_plot(&mut columns[1], cache, &spec, &lif, dt, view);
     });
 
     let current = pick(TraceKind::Current, None);
-    trace_plot(
-        ui,
-        cache,
-        "current",
-        "I (µA/cm²)",
-        120.0,
-        &current,
-        dt,
-        view,
-    );
+    let spec = PlotSpec::new("current", "I (µA/cm²)", current_h);
+    trace_plot(ui, cache, &spec, &current, dt, view);
 
     ui.columns(2, |columns| {
         let gates = pick(TraceKind::Gate, None);
-        trace_plot(
-            &mut columns[0],
-            cache,
-            "gates",
-            "m, n, h (1)",
-            150.0,
-            &gates,
-            dt,
-            view,
-        );
+        let spec = PlotSpec::new("gates", "m, n, h (1)", gates_h);
+        trace_plot(&mut columns[0], cache, &spec, &gates, dt, view);
         let g = pick(TraceKind::Conductance, None);
-        trace_plot(
-            &mut columns[1],
-            cache,
-            "g",
-            "g (mS/cm²)",
-            150.0,
-            &g,
-            dt,
-            view,
-        );
+        let spec = PlotSpec::new("g", "g (mS/cm²)", gates_h);
+        trace_plot(&mut columns[1], cache, &spec, &g, dt, view);
     });
 
-    rasters_ui(ui, output, view);
+    rasters_ui(ui, output, view, raster_h);
+}
+
+/// Id, y label and height of one trace plot.
+struct PlotSpec<'a> {
+    id: &'a str,
+    y_label: &'a str,
+    height: f32,
+}
+
+impl<'a> PlotSpec<'a> {
+    fn new(id: &'a str, y_label: &'a str, height: f32) -> Self {
+        Self {
+            id,
+            y_label,
+            height,
+        }
+    }
 }
 
 /// Draws one trace plot of `traces`, coloured by model and variable.
-#[allow(clippy::too_many_arguments)]
 fn trace_plot(
     ui: &mut Ui,
     cache: &mut DecimationCache,
-    id: &str,
-    y_label: &str,
-    height: f32,
+    spec: &PlotSpec<'_>,
     traces: &[&Trace],
     sample_dt_ms: f64,
     view: &ViewParams,
@@ -142,8 +123,8 @@ fn trace_plot(
             },
         })
         .collect();
-    TracePlot::new(id, y_label)
-        .height(height)
+    TracePlot::new(spec.id, spec.y_label)
+        .height(spec.height)
         .link_x(time_link())
         .x_span(0.0, view.duration_ms)
         .show(ui, cache, view.generation, &series);
@@ -167,8 +148,15 @@ fn trace_color(trace: &Trace, index: usize) -> Color32 {
 
 /// Draws the spike rasters: one per model for the fully connected net (all 138 neurons),
 /// one shared raster with a row per neuron otherwise.
-fn rasters_ui(ui: &mut Ui, output: &SimOutput, view: &ViewParams) {
-    let trains: Vec<_> = output.spikes.iter().collect();
+fn rasters_ui(ui: &mut Ui, output: &SimOutput, view: &ViewParams, height: f32) {
+    // The trace filter (an XOR case) narrows the raster too, so its rows stay labelled;
+    // HH and its twin sit on adjacent rows.
+    let mut trains: Vec<_> = output
+        .spikes
+        .iter()
+        .filter(|train| format!("{} ", train.label).starts_with(view.filter))
+        .collect();
+    trains.sort_by_key(|train| train.neuron);
 
     if view.experiment == ExperimentKind::FullyConnected {
         ui.columns(2, |columns| {
@@ -188,13 +176,22 @@ fn rasters_ui(ui: &mut Ui, output: &SimOutput, view: &ViewParams) {
                 };
                 let id = format!("raster {model}");
                 let y_label = format!("{model} neuron (0–127 hidden, 128–137 out)");
-                raster_plot_ui(column, &id, &y_label, 260.0, Some(time_link()), vec![group]);
+                let raster = RasterPlot {
+                    id_salt: &id,
+                    y_label: &y_label,
+                    height,
+                    link_group: Some(time_link()),
+                    row_names: Vec::new(),
+                    // Hidden neurons 0–127 below the line, output neurons 128–137 above it.
+                    separators: vec![127.5],
+                };
+                raster.show(column, vec![group]);
             }
         });
         return;
     }
 
-    // Rows from the top: neurons in output order, HH and its LIF2HH twin on adjacent rows.
+    // Rows from the top in output order; each neuron's name labels its row.
     let mut hh = RasterGroup {
         name: "HH",
         color: theme::HH,
@@ -206,26 +203,29 @@ fn rasters_ui(ui: &mut Ui, output: &SimOutput, view: &ViewParams) {
         spikes: Vec::new(),
     };
     let row_count = trains.len();
+    let mut row_names = vec![String::new(); row_count];
     for (index, train) in trains.iter().enumerate() {
-        let row = (row_count - index) as f64;
+        let row = row_count - index;
+        row_names[row - 1] = train.label.clone();
         let group = if train.model == "HH" {
             &mut hh
         } else {
             &mut lif
         };
+        let row = row as f64;
         group
             .spikes
             .extend(train.onsets_ms.iter().map(|&t| [row, t]));
     }
-    let height = (40.0 + 14.0 * row_count as f32).clamp(120.0, 260.0);
-    raster_plot_ui(
-        ui,
-        "raster",
-        "neuron (row)",
+    let raster = RasterPlot {
+        id_salt: "raster",
+        y_label: "neuron",
         height,
-        Some(time_link()),
-        vec![hh, lif],
-    );
+        link_group: Some(time_link()),
+        row_names,
+        separators: Vec::new(),
+    };
+    raster.show(ui, vec![hh, lif]);
 }
 
 /// Draws the metrics panel: spike counts and first onsets so far, the end-of-run metrics and

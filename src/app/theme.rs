@@ -35,15 +35,16 @@ pub const G_K: Color32 = GATE_N;
 /// Leak conductance gL.
 pub const G_L: Color32 = Color32::from_rgb(204, 121, 167);
 
-/// Colours given to training runs in start order, cycling.
+/// Colours given to training runs in start order, cycling. The HH orange and LIF2HH blue
+/// come last, so that the first runs are never read as one of the two neuron models.
 pub const RUN_COLORS: [Color32; 7] = [
-    Color32::from_rgb(86, 180, 233),
-    Color32::from_rgb(230, 159, 0),
     Color32::from_rgb(0, 158, 115),
     Color32::from_rgb(204, 121, 167),
     Color32::from_rgb(240, 228, 66),
     Color32::from_rgb(213, 94, 0),
     Color32::from_rgb(0, 114, 178),
+    Color32::from_rgb(230, 159, 0),
+    Color32::from_rgb(86, 180, 233),
 ];
 
 /// Error messages shown in the panels.

@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use egui::{Color32, ComboBox, DragValue, RichText, Slider, Ui};
 
-use crate::app::plot::{curve_plot_ui, Curve};
+use crate::app::plot::{Curve, CurvePlot};
 use crate::app::runs::{RunManager, RunStatus};
 use crate::app::theme;
 use crate::data::multi::MultiVariant;
@@ -41,9 +41,9 @@ pub struct TrainTab {
 /// The editable fields of a training run.
 #[derive(Clone, Debug)]
 pub struct TrainForm {
-    /// Which composed data set.
+    /// Composed data set.
     pub dataset: MultiVariant,
-    /// Which classifier.
+    /// Classifier to train.
     pub model: ModelKind,
     /// Passes over the training samples.
     pub epochs: usize,
@@ -169,7 +169,8 @@ impl TrainTab {
             (!typed_data_dir.is_empty()).then(|| Path::new(typed_data_dir)),
         )
         .map_err(|e| format!("{e}; type a data folder in the field above"))?;
-        let out_dir = new_run_dir(Path::new(self.runs_folder.trim()), &preset);
+        let taken: Vec<&Path> = self.runs.runs.iter().map(|run| run.dir.as_path()).collect();
+        let out_dir = new_run_dir(Path::new(self.runs_folder.trim()), &preset, &taken);
 
         let handle = crate::train::spawn_run(preset.clone(), out_dir.clone(), data_dir)
             .map_err(|e| e.to_string())?;
@@ -260,21 +261,31 @@ impl TrainTab {
     }
 
     fn progress_ui(&self, ui: &mut Ui) {
-        let Some(run) = self.runs.latest_active() else {
+        let active: Vec<_> = self
+            .runs
+            .runs
+            .iter()
+            .filter(|run| run.status.is_active())
+            .collect();
+        if active.is_empty() {
             ui.label("No run is active. Set up a run on the left and press Start.");
             return;
-        };
-        let mut text = format!(
-            "{}: step {} / {} · {:.0} samples/s",
-            run.id, run.step, run.total_steps, run.samples_per_sec
-        );
-        if let Some(remaining) = run.time_remaining() {
-            text.push_str(&format!(" · {} left", format_duration(remaining)));
         }
-        if run.status == RunStatus::Starting {
-            text = format!("{}: loading data and building the model…", run.id);
+        for run in active {
+            let text = if run.status == RunStatus::Starting {
+                format!("{}: loading data and building the model…", run.id)
+            } else {
+                let mut text = format!(
+                    "{}: step {} / {} · {:.0} samples/s",
+                    run.id, run.step, run.total_steps, run.samples_per_sec
+                );
+                if let Some(remaining) = run.time_remaining() {
+                    text.push_str(&format!(" · {} left", format_duration(remaining)));
+                }
+                text
+            };
+            ui.add(egui::ProgressBar::new(run.progress()).text(text));
         }
-        ui.add(egui::ProgressBar::new(run.progress()).text(text));
     }
 
     fn run_list_ui(&mut self, ui: &mut Ui) {
@@ -338,34 +349,37 @@ impl TrainTab {
                 .collect()
         };
 
-        let loss = curves(|run| &run.train_loss);
-        curve_plot_ui(
-            ui,
-            "train loss",
-            "step",
-            "training loss (nats)",
-            220.0,
-            &loss,
-        );
+        // The loss takes half the height left, the two accuracy plots the other half.
+        let height = ((ui.available_height() - 24.0) / 2.0).max(180.0);
+        let max_steps = visible.iter().map(|run| run.total_steps).max().unwrap_or(0);
+        let max_epochs = visible
+            .iter()
+            .map(|run| run.preset.epochs)
+            .max()
+            .unwrap_or(0);
+        let loss_plot = CurvePlot {
+            id_salt: "train loss",
+            x_label: "step",
+            y_label: "training loss (nats)",
+            height,
+            x_max: max_steps as f64,
+        };
+        loss_plot.show(ui, &curves(|run| &run.train_loss));
         ui.columns(2, |columns| {
-            let task1 = curves(|run| &run.test_accuracy_task1);
-            curve_plot_ui(
-                &mut columns[0],
-                "test accuracy task 1",
-                "epoch",
-                "task 1 test accuracy (%)",
-                200.0,
-                &task1,
-            );
-            let task2 = curves(|run| &run.test_accuracy_task2);
-            curve_plot_ui(
-                &mut columns[1],
-                "test accuracy task 2",
-                "epoch",
-                "task 2 test accuracy (%)",
-                200.0,
-                &task2,
-            );
+            let task1_plot = CurvePlot {
+                id_salt: "test accuracy task 1",
+                x_label: "epoch",
+                y_label: "task 1 test accuracy (%)",
+                height,
+                x_max: max_epochs as f64,
+            };
+            task1_plot.show(&mut columns[0], &curves(|run| &run.test_accuracy_task1));
+            let task2_plot = CurvePlot {
+                y_label: "task 2 test accuracy (%)",
+                id_salt: "test accuracy task 2",
+                ..task1_plot
+            };
+            task2_plot.show(&mut columns[1], &curves(|run| &run.test_accuracy_task2));
         });
     }
 }
@@ -496,8 +510,9 @@ pub fn path_row_ui(ui: &mut Ui, name: &str, value: &mut String, hint: &str) {
 }
 
 /// Returns a fresh run folder under `parent`: model, dataset, seed and the start time in
-/// seconds since the Unix epoch, with a counter appended if that folder exists.
-fn new_run_dir(parent: &Path, preset: &TrainPreset) -> PathBuf {
+/// seconds since the Unix epoch, with a counter appended if that folder exists or is in
+/// `taken` (runs started this second whose workers have not created their folder yet).
+fn new_run_dir(parent: &Path, preset: &TrainPreset, taken: &[&Path]) -> PathBuf {
     let secs = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
@@ -509,7 +524,7 @@ fn new_run_dir(parent: &Path, preset: &TrainPreset) -> PathBuf {
     );
     let mut dir = parent.join(&base);
     let mut counter = 2;
-    while dir.exists() {
+    while dir.exists() || taken.contains(&dir.as_path()) {
         dir = parent.join(format!("{base}-{counter}"));
         counter += 1;
     }
