@@ -1,13 +1,16 @@
 //! The classification run loop, on the caller's thread ([`run_blocking`]) or on a named
 //! worker thread ([`spawn_run`]).
 //!
-//! Per epoch e (0-based): learning rate = lr·γ^(milestones ≤ e); the training samples in a
-//! seeded order, `batch_size` at a time (the last batch may be smaller); per batch
-//! loss = CE(task 1) + CE(task 2), one Adam step; then the whole test set is evaluated and a
-//! checkpoint written. The cancel flag is read before every batch and every test batch.
+//! ```text
+//! per epoch e (0-based):  lr_e = lr · γ^(number of milestones ≤ e)
+//! per batch:              loss = CE(logits₁, label_A) + CE(logits₂, label_B), one Adam step
+//! after the epoch:        evaluate the whole test set, write metrics and a checkpoint
+//! ```
 //!
-//! Order of checks before training: preset values, then the run folder (created and probed
-//! for writing), then the data, so that a bad `--out` fails in milliseconds.
+//! The training samples come in a seeded order, `batch_size` at a time, and the last batch
+//! may be smaller. The cancel flag is read before every training and every test batch.
+//! Checks run in this order before training: preset values, the run folder (created and
+//! probed for writing), then the data, so that a bad `--out` fails in milliseconds.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
