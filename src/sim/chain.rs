@@ -1,11 +1,17 @@
 //! The HH vs s-LIF2HH chain: two rest-at-0 HH neurons in a row against two s-LIF2HH stages.
 //!
-//! HH chain, fine step dt (reference 0.001 ms), fine step i at t_i = i·dt:
+//! HH chain, fine step dt (reference 0.001 ms), fine step i from t_i = i·dt to t_{i+1}:
 //!
 //! ```text
-//! HH1 ← step(HH1, x1(t_i));   spike1_i = u1 > 70 mV after the step
+//! HH1 ← step(HH1, x1(t_{i+1}));   spike1_i = u1 > 70 mV after the step
 //! HH2 ← step(HH2, c_HH·spike1_i)                       c_HH = 100 µA/cm² (1e5 · dt)
 //! ```
+//!
+//! # Reference quirk
+//!
+//! The reference reads the input of the step from t_i to t_{i+1} at its end, x1(t_{i+1}),
+//! not at its start. This shifts the drive by one fine step, which moves spike onsets under the
+//! sine input by up to 9 µs, so hhlab does the same.
 //!
 //! LIF chain, coarse step Δ = `lif_dt_ms` (reference 1 ms = 1000 fine steps). At the start of
 //! block k (fine steps kΔ/dt … (k+1)Δ/dt − 1) both stages step once:
@@ -143,7 +149,7 @@ impl ChainSim {
             self.step_lif(i)?;
         }
 
-        let x1 = self.stimulus.value(t_ms);
+        let x1 = self.stimulus.value((i + 1) as f64 * dt_ms);
         let before1 = self.hh1;
         let before2 = self.hh2;
         let g1 = self.hh.conductances(&before1);
@@ -269,7 +275,7 @@ impl ChainSim {
                             ));
                         }
                         None => notes.push(format!(
-                            "{name}: the ISI difference needs at least 3 spikes per train"
+                            "{name}: the ISI difference needs at least 2 spikes per train"
                         )),
                     }
                     match onset_error_ratio {

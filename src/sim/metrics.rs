@@ -9,13 +9,14 @@
 //!
 //! ```text
 //! ISI_i = onset_{i+1} − onset_i                                    (i = 0..n−2)
-//! ISI difference  = mean over i ≥ 1 of (ISI_LIF,i − ISI_HH,i)     ms, needs n ≥ 3
+//! ISI difference  = mean over i of (ISI_LIF,i − ISI_HH,i)         ms, needs n ≥ 2
 //! onset error     = mean_i |onset_LIF,i − onset_HH,i| / mean_i ISI_HH,i   needs n ≥ 2
 //! ```
 //!
-//! The first interval is left out of the ISI difference because the first HH spike follows
-//! the start-up transient of the initial state. With unequal counts no pairing exists, and
-//! the comparison reports the two counts instead.
+//! The reference lists the time from t = 0 to the first onset as the first interval and
+//! leaves it out, so "excluding the first interval" means the mean over the n − 1 true
+//! inter-spike intervals, which equals ((last − first)_LIF − (last − first)_HH) / (n − 1).
+//! With unequal counts no pairing exists, and the comparison reports the two counts instead.
 
 /// Rising-edge detector for a spike indicator sampled step by step.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -55,7 +56,7 @@ pub enum OnsetComparison {
     Paired {
         /// Number of spikes in each train.
         count: usize,
-        /// Mean ISI difference LIF − HH without the first interval, in ms (needs 3 spikes).
+        /// Mean ISI difference LIF − HH over the inter-spike intervals, in ms (needs 2 spikes).
         isi_difference_ms: Option<f64>,
         /// Mean |onset_LIF − onset_HH| over the mean HH interval, dimensionless (needs 2).
         onset_error_ratio: Option<f64>,
@@ -80,10 +81,10 @@ pub fn compare_onsets(hh_ms: &[f64], lif_ms: &[f64]) -> OnsetComparison {
     let hh_isi = intervals_ms(hh_ms);
     let lif_isi = intervals_ms(lif_ms);
 
-    let isi_difference_ms = if hh_isi.len() >= 2 {
-        let diffs: Vec<f64> = lif_isi[1..]
+    let isi_difference_ms = if !hh_isi.is_empty() {
+        let diffs: Vec<f64> = lif_isi
             .iter()
-            .zip(&hh_isi[1..])
+            .zip(&hh_isi)
             .map(|(lif, hh)| lif - hh)
             .collect();
         Some(mean(&diffs))
@@ -157,7 +158,7 @@ mod tests {
     #[test]
     fn comparison_on_hand_computed_trains() {
         // HH onsets 10, 20, 30, 40 → ISIs 10, 10, 10; LIF 11, 22, 31, 41 → ISIs 11, 9, 10.
-        // ISI difference without the first interval: mean(9 − 10, 10 − 10) = −0.5 ms.
+        // ISI difference: mean(11 − 10, 9 − 10, 10 − 10) = 0 ms.
         // Onset errors 1, 2, 1, 1 → mean 1.25; over the mean HH ISI 10 → 0.125.
         let hh = [10.0, 20.0, 30.0, 40.0];
         let lif = [11.0, 22.0, 31.0, 41.0];
@@ -170,7 +171,7 @@ mod tests {
             panic!("counts are equal");
         };
         assert_eq!(count, 4);
-        assert!((isi_difference_ms.unwrap() + 0.5).abs() < 1e-12);
+        assert!(isi_difference_ms.unwrap().abs() < 1e-12);
         assert!((onset_error_ratio.unwrap() - 0.125).abs() < 1e-12);
     }
 
@@ -183,7 +184,7 @@ mod tests {
     }
 
     #[test]
-    fn comparison_with_two_spikes_has_no_isi_difference() {
+    fn comparison_with_two_spikes_uses_one_interval() {
         let result = compare_onsets(&[1.0, 5.0], &[2.0, 5.0]);
         let OnsetComparison::Paired {
             isi_difference_ms,
@@ -193,7 +194,8 @@ mod tests {
         else {
             panic!("counts are equal");
         };
-        assert_eq!(isi_difference_ms, None);
+        // One interval each: LIF 3, HH 4 → −1 ms.
+        assert!((isi_difference_ms.unwrap() + 1.0).abs() < 1e-12);
         // Errors 1 and 0 → 0.5, over the HH interval 4 → 0.125.
         assert!((onset_error_ratio.unwrap() - 0.125).abs() < 1e-12);
     }
