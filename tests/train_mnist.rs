@@ -1,5 +1,7 @@
 //! The MNIST classifier run that produces the fully connected simulation's weights.
 
+#![allow(clippy::print_stderr)] // Skipped tests and measured figures are reported on stderr.
+
 mod train_support;
 
 use std::path::PathBuf;

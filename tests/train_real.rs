@@ -6,6 +6,8 @@
 //! 67.4% / 63.6% (LIF_fc) on tasks 1 / 2. The bounds below leave about 4–5 points for seed and
 //! pairing differences. Needs `HHLAB_DATA` pointing at a folder with `mnist/`.
 
+#![allow(clippy::print_stderr)] // Skipped tests and measured figures are reported on stderr.
+
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;

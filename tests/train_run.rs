@@ -403,6 +403,8 @@ fn run_record_holds_exact_preset() {
     let mut preset = tiny_preset(ModelKind::Ann, 1, 4, 8, 4);
     preset.noise_amplitude = 25.0;
     preset.learning_rate = Some(2e-3);
+    // One thread runs the loop inside a dedicated rayon pool.
+    preset.threads = Some(1);
     let config = RunConfig::new(
         preset.clone(),
         out.path().join("run"),

@@ -428,7 +428,8 @@ mod tests {
 
     #[test]
     fn validation_rejects_bad_values() {
-        let cases: [(&str, fn(&mut TrainPreset)); 4] = [
+        type Change = fn(&mut TrainPreset);
+        let cases: [(&str, Change); 4] = [
             ("epochs", |p| p.epochs = 0),
             ("batch_size", |p| p.batch_size = 0),
             ("learning_rate", |p| p.learning_rate = Some(-1.0)),

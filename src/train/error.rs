@@ -94,7 +94,7 @@ pub enum TrainError {
     },
     /// Occurs when the MNIST classifier's weight file cannot be written.
     #[error(transparent)]
-    WeightsFile(#[from] crate::nn::mnist_mlp::MlpError),
+    WeightsFile(Box<crate::nn::mnist_mlp::MlpError>),
     /// Occurs when a candle operation fails (shape mismatch, unreadable safetensors).
     #[error("tensor operation failed: {0}")]
     Tensor(#[from] candle_core::Error),
@@ -104,4 +104,11 @@ pub enum TrainError {
     /// Occurs when the worker thread panicked; the message is the panic payload.
     #[error("the training thread panicked: {0}")]
     Panicked(String),
+}
+
+impl From<crate::nn::mnist_mlp::MlpError> for TrainError {
+    fn from(error: crate::nn::mnist_mlp::MlpError) -> Self {
+        // Boxed because the weight file error is several times larger than the others.
+        TrainError::WeightsFile(Box::new(error))
+    }
 }
