@@ -29,18 +29,29 @@ pub enum Readout {
     Spikes,
     /// Spike count divided by T, `(N)`.
     Rates,
+    /// Every step's spikes averaged over 2×2 blocks of the last two axes (H, W even),
+    /// `(T, …, H/2, W/2)`: the average pooling of the conv models, fused.
+    PooledSpikes,
 }
 
-/// Time axis of a fused op's input: T_in rows of N neurons, run for `steps`.
-#[derive(Debug, Clone, Copy)]
+/// Time axis of a fused op's input (T_in rows of N neurons, run for `steps`) and where each
+/// neuron's spike lands in the output.
+#[derive(Debug, Clone)]
 struct TimeLayout {
     t_in: usize,
     neurons: usize,
     steps: usize,
+    readout: Readout,
+    /// Output values per step (N, or N/4 when pooled).
+    out_per_step: usize,
+    /// Pooled output index of each neuron (empty unless pooled).
+    pool_index: Vec<usize>,
+    /// Output shape.
+    out_shape: Shape,
 }
 
 impl TimeLayout {
-    fn new(shape: &Shape, steps: usize, op: &str) -> Result<Self> {
+    fn new(shape: &Shape, steps: usize, readout: Readout, op: &str) -> Result<Self> {
         let dims = shape.dims();
         if dims.is_empty() {
             candle_core::bail!("{op}: currents need a leading time axis, got a scalar");
@@ -49,10 +60,45 @@ impl TimeLayout {
         if t_in != 1 && t_in != steps {
             candle_core::bail!("{op}: currents must have 1 or {steps} time steps, got {t_in}");
         }
+        let neurons = shape.elem_count() / t_in;
+        let rest = &dims[1..];
+        let mut out_dims = Vec::with_capacity(rest.len() + 1);
+        let mut pool_index = Vec::new();
+        let out_per_step = match readout {
+            Readout::Spikes | Readout::Rates => {
+                out_dims.extend_from_slice(rest);
+                neurons
+            }
+            Readout::PooledSpikes => {
+                let [.., h, w] = rest else {
+                    candle_core::bail!("{op}: pooling needs (T_in, …, H, W), got {dims:?}");
+                };
+                let (h, w) = (*h, *w);
+                if h % 2 != 0 || w % 2 != 0 {
+                    candle_core::bail!("{op}: 2×2 pooling needs even H and W, got {h}×{w}");
+                }
+                out_dims.extend_from_slice(&rest[..rest.len() - 2]);
+                out_dims.extend_from_slice(&[h / 2, w / 2]);
+                pool_index = (0..neurons)
+                    .map(|j| {
+                        let (plane, y, x) = (j / (h * w), (j / w) % h, j % w);
+                        plane * (h / 2) * (w / 2) + (y / 2) * (w / 2) + x / 2
+                    })
+                    .collect();
+                neurons / 4
+            }
+        };
+        if readout != Readout::Rates {
+            out_dims.insert(0, steps);
+        }
         Ok(Self {
             t_in,
-            neurons: shape.elem_count() / t_in,
+            neurons,
             steps,
+            readout,
+            out_per_step,
+            pool_index,
+            out_shape: Shape::from(out_dims),
         })
     }
 
@@ -65,21 +111,35 @@ impl TimeLayout {
         }
     }
 
-    fn out_shape(&self, readout: Readout, rest: &[usize]) -> Shape {
-        let mut dims = Vec::with_capacity(rest.len() + 1);
-        if readout == Readout::Spikes {
-            dims.push(self.steps);
+    /// Number of output values.
+    fn out_len(&self) -> usize {
+        match self.readout {
+            Readout::Rates => self.out_per_step,
+            Readout::Spikes | Readout::PooledSpikes => self.steps * self.out_per_step,
         }
-        dims.extend_from_slice(rest);
-        Shape::from(dims)
+    }
+
+    /// Output slot that neuron j's spike of step t adds to.
+    fn slot(&self, t: usize, j: usize) -> usize {
+        match self.readout {
+            Readout::Spikes => t * self.neurons + j,
+            Readout::Rates => j,
+            Readout::PooledSpikes => t * self.out_per_step + self.pool_index[j],
+        }
+    }
+
+    /// Weight of one spike in its output slot: 1, 1/T for rates, 1/4 when pooled.
+    fn spike_weight(&self) -> f32 {
+        match self.readout {
+            Readout::Spikes => 1.0,
+            Readout::Rates => 1.0 / self.steps as f32,
+            Readout::PooledSpikes => 0.25,
+        }
     }
 
     /// dL/ds_t of neuron j, from the gradient of the op's output.
-    fn spike_grad(&self, readout: Readout, grad: &[f32], t: usize, j: usize) -> f32 {
-        match readout {
-            Readout::Spikes => grad[t * self.neurons + j],
-            Readout::Rates => grad[j] / self.steps as f32,
-        }
+    fn spike_grad(&self, grad: &[f32], t: usize, j: usize) -> f32 {
+        grad[self.slot(t, j)] * self.spike_weight()
     }
 }
 
@@ -131,37 +191,27 @@ impl CustomOp1 for LifOp {
     }
 
     fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
-        let time = TimeLayout::new(layout.shape(), self.steps, "lif")?;
+        let time = TimeLayout::new(layout.shape(), self.steps, self.readout, "lif")?;
         let currents = f32_data(storage, layout, "lif")?;
         let (decay, threshold) = (self.params.decay as f32, self.params.threshold as f32);
+        let weight = time.spike_weight();
         let n = time.neurons;
         let mut mem = vec![0f32; n];
         let mut fired = vec![0f32; n];
-        let mut out = match self.readout {
-            Readout::Spikes => vec![0f32; self.steps * n],
-            Readout::Rates => vec![0f32; n],
-        };
+        let mut out = vec![0f32; time.out_len()];
         for t in 0..self.steps {
             let row = &currents[time.row(t)..time.row(t) + n];
             for j in 0..n {
                 mem[j] = mem[j] * decay * (1.0 - fired[j]) + row[j];
                 fired[j] = f32::from(mem[j] > threshold);
-            }
-            match self.readout {
-                Readout::Spikes => out[t * n..(t + 1) * n].copy_from_slice(&fired),
-                Readout::Rates => out.iter_mut().zip(&fired).for_each(|(o, s)| *o += s),
+                out[time.slot(t, j)] += fired[j] * weight;
             }
         }
-        if self.readout == Readout::Rates {
-            let inv = 1.0 / self.steps as f32;
-            out.iter_mut().for_each(|o| *o *= inv);
-        }
-        let shape = time.out_shape(self.readout, &layout.shape().dims()[1..]);
-        Ok((CpuStorage::F32(out), shape))
+        Ok((CpuStorage::F32(out), time.out_shape))
     }
 
     fn bwd(&self, arg: &Tensor, _res: &Tensor, grad_res: &Tensor) -> Result<Option<Tensor>> {
-        let time = TimeLayout::new(arg.shape(), self.steps, "lif backward")?;
+        let time = TimeLayout::new(arg.shape(), self.steps, self.readout, "lif backward")?;
         let (decay, threshold) = (self.params.decay as f32, self.params.threshold as f32);
         let window = self.params.window as f32;
         let steps = self.steps;
@@ -187,8 +237,7 @@ impl CustomOp1 for LifOp {
                         for t in (0..steps).rev() {
                             let mem = mem_hist[t * CHUNK + c];
                             let fired = f32::from(mem > threshold);
-                            let g_spike =
-                                time.spike_grad(self.readout, grad, t, j) - g_next * mem * decay;
+                            let g_spike = time.spike_grad(grad, t, j) - g_next * mem * decay;
                             let g_mem = g_spike * window_pass(mem, threshold, window)
                                 + g_next * decay * (1.0 - fired);
                             add_current_grad(&mut out, &time, t, j, g_mem);
@@ -257,37 +306,26 @@ impl CustomOp1 for HhOp {
     }
 
     fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
-        let time = TimeLayout::new(layout.shape(), self.steps, "hh")?;
+        let time = TimeLayout::new(layout.shape(), self.steps, self.readout, "hh")?;
         let units = self.check_units(layout.shape())?;
         let currents = f32_data(storage, layout, "hh")?;
         let threshold = self.params.threshold as f32;
+        let weight = time.spike_weight();
         let n = time.neurons;
         let mut v = vec![0f32; n];
-        let mut out = match self.readout {
-            Readout::Spikes => vec![0f32; self.steps * n],
-            Readout::Rates => vec![0f32; n],
-        };
+        let mut out = vec![0f32; time.out_len()];
         for t in 0..self.steps {
             let row = time.row(t);
             for j in 0..n {
                 v[j] = self.step(v[j], currents[row + j], t, j % units);
-                let fired = f32::from(v[j] > threshold);
-                match self.readout {
-                    Readout::Spikes => out[t * n + j] = fired,
-                    Readout::Rates => out[j] += fired,
-                }
+                out[time.slot(t, j)] += f32::from(v[j] > threshold) * weight;
             }
         }
-        if self.readout == Readout::Rates {
-            let inv = 1.0 / self.steps as f32;
-            out.iter_mut().for_each(|o| *o *= inv);
-        }
-        let shape = time.out_shape(self.readout, &layout.shape().dims()[1..]);
-        Ok((CpuStorage::F32(out), shape))
+        Ok((CpuStorage::F32(out), time.out_shape))
     }
 
     fn bwd(&self, arg: &Tensor, _res: &Tensor, grad_res: &Tensor) -> Result<Option<Tensor>> {
-        let time = TimeLayout::new(arg.shape(), self.steps, "hh backward")?;
+        let time = TimeLayout::new(arg.shape(), self.steps, self.readout, "hh backward")?;
         let units = self.check_units(arg.shape())?;
         let (threshold, window) = (self.params.threshold as f32, self.params.window as f32);
         let dt = self.params.dt as f32;
@@ -318,7 +356,7 @@ impl CustomOp1 for HhOp {
                             } else {
                                 0.0
                             };
-                            let g_v = time.spike_grad(self.readout, grad, t, j)
+                            let g_v = time.spike_grad(grad, t, j)
                                 * window_pass(v, threshold, window)
                                 + through_next;
                             add_current_grad(&mut out, &time, t, j, g_v * dt);
@@ -371,14 +409,13 @@ impl Lif2HhOp {
         }
     }
 
-    fn time_layout(&self, shape: &Shape) -> Result<(TimeLayout, Vec<usize>)> {
+    fn time_layout(&self, shape: &Shape) -> Result<TimeLayout> {
         let dims = shape.dims();
         if dims.len() < 2 || dims[0] != 3 {
             candle_core::bail!("lif2hh: currents must be (3, T_in, …), got {dims:?}");
         }
         let inner = Shape::from(dims[1..].to_vec());
-        let time = TimeLayout::new(&inner, self.steps, "lif2hh")?;
-        Ok((time, dims[2..].to_vec()))
+        TimeLayout::new(&inner, self.steps, self.readout, "lif2hh")
     }
 }
 
@@ -401,15 +438,13 @@ impl CustomOp2 for Lif2HhOp {
         s2: &CpuStorage,
         l2: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
-        let (time, rest) = self.time_layout(l1.shape())?;
+        let time = self.time_layout(l1.shape())?;
         let currents = f32_data(s1, l1, "lif2hh")?;
         let w = coupling_values(f32_data(s2, l2, "lif2hh")?)?;
         let n = time.neurons;
         let block = time.t_in * n;
-        let per_compartment = match self.readout {
-            Readout::Spikes => self.steps * n,
-            Readout::Rates => n,
-        };
+        let per_compartment = time.out_len();
+        let weight = time.spike_weight();
         let mut out = vec![0f32; 4 * per_compartment];
         let mut states = vec![Compartments::default(); n];
         for t in 0..self.steps {
@@ -421,21 +456,14 @@ impl CustomOp2 for Lif2HhOp {
                     currents[2 * block + row + j],
                 ];
                 self.step(state, i, w);
+                let slot = time.slot(t, j);
                 for k in 0..4 {
-                    let slot = match self.readout {
-                        Readout::Spikes => k * per_compartment + t * n + j,
-                        Readout::Rates => k * per_compartment + j,
-                    };
-                    out[slot] += state.fired[k];
+                    out[k * per_compartment + slot] += state.fired[k] * weight;
                 }
             }
         }
-        if self.readout == Readout::Rates {
-            let inv = 1.0 / self.steps as f32;
-            out.iter_mut().for_each(|o| *o *= inv);
-        }
         let mut dims = vec![4];
-        dims.extend(time.out_shape(self.readout, &rest).dims());
+        dims.extend(time.out_shape.dims());
         Ok((CpuStorage::F32(out), Shape::from(dims)))
     }
 
@@ -446,17 +474,14 @@ impl CustomOp2 for Lif2HhOp {
         _res: &Tensor,
         grad_res: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>)> {
-        let (time, _) = self.time_layout(arg1.shape())?;
+        let time = self.time_layout(arg1.shape())?;
         let w = with_f32(arg2, "lif2hh backward", coupling_values)??;
         let (decay, threshold) = (self.params.decay as f32, self.params.threshold as f32);
         let window = self.params.window as f32;
         let steps = self.steps;
         let n = time.neurons;
         let block = time.t_in * n;
-        let per_compartment = match self.readout {
-            Readout::Spikes => steps * n,
-            Readout::Rates => n,
-        };
+        let per_compartment = time.out_len();
         let (grad_currents, grad_coupling) = with_f32(arg1, "lif2hh backward", |currents| {
             with_f32(grad_res, "lif2hh backward", |grad| {
                 let mut out = vec![0f32; 3 * block];
@@ -484,10 +509,8 @@ impl CustomOp2 for Lif2HhOp {
                             for k in 0..4 {
                                 let mem = mem_hist[(t * 4 + k) * CHUNK + c];
                                 let fired = f32::from(mem > threshold);
-                                let upstream = match self.readout {
-                                    Readout::Spikes => grad[k * per_compartment + t * n + j],
-                                    Readout::Rates => grad[k * per_compartment + j] / steps as f32,
-                                };
+                                let upstream = grad[k * per_compartment + time.slot(t, j)]
+                                    * time.spike_weight();
                                 let g_spike = upstream - g_next[k] * mem * decay;
                                 g_mem[k] = g_spike * window_pass(mem, threshold, window)
                                     + g_next[k] * decay * (1.0 - fired);
@@ -722,5 +745,37 @@ mod tests {
             &flat(&rates),
             &flat(&spikes.mean(1).unwrap()),
         );
+    }
+
+    #[test]
+    fn pooled_readout_matches_pooling_of_spikes() {
+        let params = LifParams::CLASSIFIER;
+        let dims = [1, 2, 3, 4, 6];
+        let count = dims.iter().product();
+        let currents = Var::from_tensor(&tensor(values(count, 31, -0.5, 1.5), &dims)).unwrap();
+        let pooled = neurons::lif_pooled_spikes(currents.as_tensor(), STEPS, params).unwrap();
+        let spikes = neurons::lif_spikes(currents.as_tensor(), STEPS, params).unwrap();
+        let reference = crate::nn::lif::pool_over_time(&spikes).unwrap();
+        assert_eq!(pooled.dims(), &[STEPS, 2, 3, 2, 3]);
+        assert_close("pooled values", &flat(&pooled), &flat(&reference));
+        let g_fused = weighted_sum(&pooled, 32).backward().unwrap();
+        let g_ref = weighted_sum(&reference, 32).backward().unwrap();
+        let g_ref = flat(g_ref.get(&currents).unwrap());
+        assert!(
+            any_nonzero(&g_ref),
+            "pooled test currents never reach the window"
+        );
+        assert_close(
+            "pooled grad",
+            &flat(g_fused.get(&currents).unwrap()),
+            &g_ref,
+        );
+    }
+
+    #[test]
+    fn pooled_readout_rejects_odd_maps() {
+        let currents = tensor(vec![0.0; 3 * 3], &[1, 3, 3]);
+        let result = neurons::lif_pooled_spikes(&currents, STEPS, LifParams::CLASSIFIER);
+        assert!(result.is_err());
     }
 }

@@ -34,10 +34,12 @@
 //! projection of its static input once and reuses it for all T steps.
 
 use candle_core::{Module, Result, Tensor};
-use candle_nn::{Conv2d, Init, Linear, VarBuilder};
+use candle_nn::{Init, Linear, VarBuilder};
 
+use crate::nn::conv::Conv3x3;
 use crate::nn::init;
 use crate::nn::neurons;
+use crate::nn::static_input::static_linear;
 
 /// Constants of an HH population used for learning.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -182,7 +184,7 @@ impl HhFc {
     /// Maps `x` `(batch, in)` to spike rates `(batch, out)` (spike count / T).
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let gates = HhGates::new(&self.rates, self.steps, &self.params)?;
-        let current = self.fc.forward(x)?.unsqueeze(0)?;
+        let current = static_linear(&self.fc, x)?.unsqueeze(0)?;
         neurons::hh_rates(&current, self.steps, &self.params, &gates)
     }
 }
@@ -190,7 +192,7 @@ impl HhFc {
 /// `Conv2d(in → out, 3×3, padding 1)` into HH neurons, then 2×2 average pooling.
 #[derive(Debug, Clone)]
 pub struct HhConv {
-    conv: Conv2d,
+    conv: Conv3x3,
     rates: Tensor,
     params: HhLayerParams,
     steps: usize,
@@ -206,7 +208,7 @@ impl HhConv {
         params: HhLayerParams,
         vb: VarBuilder,
     ) -> Result<Self> {
-        let conv = init::conv2d(in_channels, out_channels, 3, 1, vb.pp("conv"))?;
+        let conv = Conv3x3::new(in_channels, out_channels, vb.pp("conv"))?;
         let rates = hh_rates(map_width, &params, &vb)?;
         Ok(Self {
             conv,
@@ -231,7 +233,6 @@ impl HhConv {
                 gates.units()
             );
         }
-        let spikes = neurons::hh_spikes(&current, self.steps, &self.params, &gates)?;
-        crate::nn::lif::pool_over_time(&spikes)
+        neurons::hh_pooled_spikes(&current, self.steps, &self.params, &gates)
     }
 }

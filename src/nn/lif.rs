@@ -24,10 +24,12 @@
 //! a layer's inputs at all steps are known before its own time loop starts.
 
 use candle_core::{Module, Result, Tensor};
-use candle_nn::{Conv2d, Linear, VarBuilder};
+use candle_nn::{Linear, VarBuilder};
 
+use crate::nn::conv::Conv3x3;
 use crate::nn::init;
 use crate::nn::neurons;
+use crate::nn::static_input::static_linear;
 
 /// Constants of a LIF population.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -79,7 +81,7 @@ impl LifFc {
 
     /// Maps `x` `(batch, in)` to spike rates `(batch, out)` (spike count / T).
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let current = self.fc.forward(x)?.unsqueeze(0)?;
+        let current = static_linear(&self.fc, x)?.unsqueeze(0)?;
         neurons::lif_rates(&current, self.steps, self.params)
     }
 }
@@ -97,7 +99,7 @@ pub fn pool_over_time(spikes: &Tensor) -> Result<Tensor> {
 /// `Conv2d(in → out, 3×3, padding 1)` into LIF neurons, then 2×2 average pooling.
 #[derive(Debug, Clone)]
 pub struct LifConv {
-    conv: Conv2d,
+    conv: Conv3x3,
     params: LifParams,
     steps: usize,
 }
@@ -111,7 +113,7 @@ impl LifConv {
         params: LifParams,
         vb: VarBuilder,
     ) -> Result<Self> {
-        let conv = init::conv2d(in_channels, out_channels, 3, 1, vb)?;
+        let conv = Conv3x3::new(in_channels, out_channels, vb)?;
         Ok(Self {
             conv,
             params,
@@ -127,6 +129,7 @@ impl LifConv {
             .forward(&x.reshape((t_in * batch, channels, height, width))?)?;
         let (_, c_out, h, w) = current.dims4()?;
         let current = current.reshape((t_in, batch, c_out, h, w))?;
-        pool_over_time(&lif_spikes(&current, self.steps, self.params)?)
+        // Spiking and 2×2 pooling run fused: the full-resolution spikes are never stored.
+        neurons::lif_pooled_spikes(&current, self.steps, self.params)
     }
 }

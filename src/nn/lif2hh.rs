@@ -30,11 +30,13 @@
 //! `(T_in, batch, C, H, W)` → four pooled spike maps `(T, batch, C', H/2, W/2)`.
 
 use candle_core::{Module, Result, Tensor};
-use candle_nn::{Conv2d, Init, Linear, VarBuilder};
+use candle_nn::{Init, Linear, VarBuilder};
 
+use crate::nn::conv::Conv3x3;
 use crate::nn::fused::Readout;
 use crate::nn::init;
 use crate::nn::neurons;
+use crate::nn::static_input::static_linear;
 
 /// Constants of a LIF2HH population.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -132,9 +134,9 @@ impl Lif2HhFc {
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         // The input is static, so each projection is computed once for all T steps.
         let currents = [
-            self.projections[0].forward(x)?.unsqueeze(0)?,
-            self.projections[1].forward(x)?.unsqueeze(0)?,
-            self.projections[2].forward(x)?.unsqueeze(0)?,
+            static_linear(&self.projections[0], x)?.unsqueeze(0)?,
+            static_linear(&self.projections[1], x)?.unsqueeze(0)?,
+            static_linear(&self.projections[2], x)?.unsqueeze(0)?,
         ];
         let rates = run_compartments(
             [&currents[0], &currents[1], &currents[2]],
@@ -155,7 +157,7 @@ impl Lif2HhFc {
 /// Three `Conv2d(in → out, 3×3, padding 1)` into LIF2HH units, then 2×2 average pooling.
 #[derive(Debug, Clone)]
 pub struct Lif2HhConv {
-    convs: [Conv2d; 3],
+    convs: [Conv3x3; 3],
     params: Lif2HhParams,
     steps: usize,
 }
@@ -170,9 +172,9 @@ impl Lif2HhConv {
         vb: VarBuilder,
     ) -> Result<Self> {
         let convs = [
-            init::conv2d(in_channels, out_channels, 3, 1, vb.pp("conv1"))?,
-            init::conv2d(in_channels, out_channels, 3, 1, vb.pp("conv2"))?,
-            init::conv2d(in_channels, out_channels, 3, 1, vb.pp("conv3"))?,
+            Conv3x3::new(in_channels, out_channels, vb.pp("conv1"))?,
+            Conv3x3::new(in_channels, out_channels, vb.pp("conv2"))?,
+            Conv3x3::new(in_channels, out_channels, vb.pp("conv3"))?,
         ];
         Ok(Self {
             convs,
@@ -193,20 +195,18 @@ impl Lif2HhConv {
             let (_, c_out, h, w) = current.dims4()?;
             currents.push(current.reshape((t_in, batch, c_out, h, w))?);
         }
-        let spikes = run_compartments(
+        let pooled = run_compartments(
             [&currents[0], &currents[1], &currents[2]],
             self.steps,
             self.params,
             coupling,
-            Readout::Spikes,
+            Readout::PooledSpikes,
         )?;
-        let mut pooled = Vec::with_capacity(4);
-        for k in 0..4 {
-            pooled.push(crate::nn::lif::pool_over_time(&spikes.get(k)?)?);
-        }
-        let [a, b, c, d]: [Tensor; 4] = pooled
-            .try_into()
-            .map_err(|_| candle_core::Error::Msg("lif2hh: expected four compartments".into()))?;
-        Ok([a, b, c, d])
+        Ok([
+            pooled.get(0)?,
+            pooled.get(1)?,
+            pooled.get(2)?,
+            pooled.get(3)?,
+        ])
     }
 }

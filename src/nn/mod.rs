@@ -9,6 +9,7 @@
 //! seeded, reproducible initial weights.
 
 pub mod adam;
+pub mod conv;
 pub mod fused;
 pub mod heads;
 pub mod hh;
@@ -21,6 +22,7 @@ pub mod models_conv;
 pub mod models_fc;
 pub mod neurons;
 pub mod spike;
+pub mod static_input;
 
 use candle_core::{Result, Tensor};
 use candle_nn::VarBuilder;

@@ -21,11 +21,11 @@
 //! compartment as the fastest axis, `(C, 9, 9, 4)`, like the reference.
 
 use candle_core::{Module, Result, Tensor};
-use candle_nn::{Conv2d, Linear, VarBuilder};
+use candle_nn::{Linear, VarBuilder};
 
+use crate::nn::conv::Conv3x3;
 use crate::nn::heads::TaskHeads;
 use crate::nn::hh::{HhConv, HhLayerParams};
-use crate::nn::init;
 use crate::nn::lif::{LifConv, LifParams};
 use crate::nn::lif2hh::{coupling, Lif2HhConv, Lif2HhParams};
 use crate::nn::spike::spike;
@@ -178,8 +178,8 @@ impl MultiTaskModel for LifHhConvModel {
 /// `CNN`: conv, ReLU, spike θ 0.5, pool, twice; no time steps.
 #[derive(Debug, Clone)]
 pub struct CnnModel {
-    conv1: Conv2d,
-    conv2: Conv2d,
+    conv1: Conv3x3,
+    conv2: Conv3x3,
     heads: TaskHeads,
 }
 
@@ -191,8 +191,8 @@ impl CnnModel {
 
     /// Builds `vb/conv1`, `vb/conv2` and the heads.
     pub fn new(vb: VarBuilder) -> Result<Self> {
-        let conv1 = init::conv2d(1, CHANNELS, 3, 1, vb.pp("conv1"))?;
-        let conv2 = init::conv2d(CHANNELS, CHANNELS, 3, 1, vb.pp("conv2"))?;
+        let conv1 = Conv3x3::new(1, CHANNELS, vb.pp("conv1"))?;
+        let conv2 = Conv3x3::new(CHANNELS, CHANNELS, vb.pp("conv2"))?;
         let heads = TaskHeads::new(CHANNELS * FINAL_SIDE * FINAL_SIDE, &vb)?;
         Ok(Self {
             conv1,

@@ -9,7 +9,7 @@
 //! (HH), `lif_4.fc1…fc3.*` and `lif_4.lif_fc.*` (LIF_hh), then `fc_output.*`, `task_0.*`,
 //! `task_1.*`.
 
-use candle_core::{Module, Result, Tensor};
+use candle_core::{Result, Tensor};
 use candle_nn::{Linear, VarBuilder};
 
 use crate::nn::heads::TaskHeads;
@@ -18,6 +18,7 @@ use crate::nn::init;
 use crate::nn::lif::{LifFc, LifParams};
 use crate::nn::lif2hh::{Lif2HhFc, Lif2HhParams};
 use crate::nn::spike::spike;
+use crate::nn::static_input::static_linear;
 use crate::nn::{ModelKind, MultiTaskModel};
 
 /// Pixels of one 36×36 input image.
@@ -159,7 +160,7 @@ impl MultiTaskModel for AnnModel {
     }
 
     fn forward(&self, x: &Tensor, _train: bool) -> Result<(Tensor, Tensor)> {
-        let hidden = self.fc1.forward(&flatten(x)?)?.relu()?;
+        let hidden = static_linear(&self.fc1, &flatten(x)?)?.relu()?;
         let features = spike(&hidden, Self::THRESHOLD, Self::WINDOW)?;
         self.heads.forward(&features)
     }

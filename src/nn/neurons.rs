@@ -1,8 +1,8 @@
 //! Time loops of the spiking populations, shared by the fully connected and conv layers.
 //!
 //! Every function takes currents `(T_in, …)`, where `T_in` is 1 (a static input: the same
-//! current at every step) or `steps`, and returns spikes `(steps, …)` or rates `(…)` (spike
-//! count / T). They run the fused ops of [`crate::nn::fused`]; the module `unrolled` (tests
+//! current at every step) or `steps`, and returns spikes `(steps, …)`, rates `(…)` (spike
+//! count / T) or spikes average-pooled over 2×2 blocks of the last two axes. They run the fused ops of [`crate::nn::fused`]; the module `unrolled` (tests
 //! only) writes the same loops as tensor ops, as a reference for values and gradients.
 
 use candle_core::{Result, Tensor};
@@ -28,6 +28,16 @@ pub fn lif_rates(currents: &Tensor, steps: usize, params: LifParams) -> Result<T
         params,
         steps,
         readout: Readout::Rates,
+    };
+    currents.contiguous()?.apply_op1(op)
+}
+
+/// LIF spikes averaged over 2×2 blocks of the last two axes, `(steps, …, H/2, W/2)`.
+pub fn lif_pooled_spikes(currents: &Tensor, steps: usize, params: LifParams) -> Result<Tensor> {
+    let op = LifOp {
+        params,
+        steps,
+        readout: Readout::PooledSpikes,
     };
     currents.contiguous()?.apply_op1(op)
 }
@@ -61,6 +71,17 @@ pub fn hh_rates(
     gates: &HhGates,
 ) -> Result<Tensor> {
     let op = hh_op(steps, params, gates, Readout::Rates);
+    currents.contiguous()?.apply_op1(op)
+}
+
+/// HH spikes averaged over 2×2 blocks of the last two axes, `(steps, …, H/2, W/2)`.
+pub fn hh_pooled_spikes(
+    currents: &Tensor,
+    steps: usize,
+    params: &HhLayerParams,
+    gates: &HhGates,
+) -> Result<Tensor> {
+    let op = hh_op(steps, params, gates, Readout::PooledSpikes);
     currents.contiguous()?.apply_op1(op)
 }
 
