@@ -23,19 +23,22 @@ const TIMED_FRAMES: usize = 20;
 /// Frame times of the trace plots, in milliseconds.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct FrameTimes {
-    /// The first frame: fonts, plot memory and a full decimation of every trace.
+    /// The first frame: fonts, plot memory, block extremes and decimation of every trace.
     pub first_ms: f64,
-    /// Mean frame when every trace changes each frame (a playing simulation), so every
-    /// trace is decimated afresh.
-    pub changing_data_ms: f64,
-    /// Mean frame when the data stays the same (decimated points come from the cache).
+    /// Mean frame while every trace grows by 0.5 % per frame, as during play: the blocks
+    /// are extended over the new samples and every trace is decimated again.
+    pub growing_data_ms: f64,
+    /// Mean frame when every sample of every trace is replaced each frame (a new revision),
+    /// so every trace is scanned in full: the worst case.
+    pub replaced_data_ms: f64,
+    /// Mean frame when the data stays the same (the decimated points come from the cache).
     pub static_data_ms: f64,
 }
 
-/// Returns the mean frame time in ms of `traces` plots of `points` samples each while all
-/// data changes every frame (the worst case of [`measure_frames`]).
+/// Returns the mean frame time in ms of `traces` plots of up to `points` samples each
+/// while the traces grow, as they do while a simulation plays ([`FrameTimes::growing_data_ms`]).
 pub fn frame_time_ms(points: usize, traces: usize) -> f64 {
-    measure_frames(points, traces).changing_data_ms
+    measure_frames(points, traces).growing_data_ms
 }
 
 /// Measures the frame times of `traces` stacked plots of `points` samples each.
@@ -43,12 +46,15 @@ pub fn measure_frames(points: usize, traces: usize) -> FrameTimes {
     let data: Vec<Vec<f64>> = (0..traces).map(|i| spiking_trace(points, i)).collect();
     let names: Vec<String> = (0..traces).map(|i| format!("trace {i}")).collect();
     let dt_ms = 0.001;
+    let duration_ms = points as f64 * dt_ms;
     let ctx = Context::default();
     theme::apply(&ctx);
     let mut cache = DecimationCache::default();
     let mut frame_index = 0u64;
 
-    let mut run_frame = |generation: u64| {
+    // Draws one frame of the first `len` samples of every trace under `revision`; returns
+    // its CPU time in ms.
+    let mut run_frame = |revision: u64, len: usize| {
         frame_index += 1;
         let input = RawInput {
             screen_rect: Some(Rect::from_min_size(egui::Pos2::ZERO, WINDOW_SIZE)),
@@ -64,7 +70,7 @@ pub fn measure_frames(points: usize, traces: usize) -> FrameTimes {
                         name: &names[i],
                         color: if i % 2 == 0 { theme::HH } else { theme::LIF2HH },
                         data: UniformSeries {
-                            values,
+                            values: &values[..len.min(values.len())],
                             x0: 0.0,
                             dx: dt_ms,
                         },
@@ -72,7 +78,8 @@ pub fn measure_frames(points: usize, traces: usize) -> FrameTimes {
                     TracePlot::new(&names[i], "V (mV)")
                         .height(plot_height.max(40.0))
                         .link_x(Id::unique("bench traces"))
-                        .show(ui, &mut cache, generation, &series);
+                        .x_span(0.0, duration_ms)
+                        .show(ui, &mut cache, revision, &series);
                 }
             });
         });
@@ -89,25 +96,36 @@ pub fn measure_frames(points: usize, traces: usize) -> FrameTimes {
         start.elapsed().as_secs_f64() * 1e3
     };
 
-    let first_ms = run_frame(0);
-    run_frame(1);
+    let first_ms = run_frame(0, points);
 
-    let mut changing_total = 0.0;
-    for generation in 2..2 + TIMED_FRAMES as u64 {
-        changing_total += run_frame(generation);
+    // Growing: from 90 % to 100 % of the samples in 0.5 % steps, one revision.
+    let growth = (points / 200).max(1);
+    let mut len = points - growth * TIMED_FRAMES;
+    run_frame(1, len);
+    let mut growing_total = 0.0;
+    for _ in 0..TIMED_FRAMES {
+        len += growth;
+        growing_total += run_frame(1, len);
     }
 
-    let static_generation = 1_000;
-    run_frame(static_generation);
+    let mut replaced_total = 0.0;
+    for revision in 2..2 + TIMED_FRAMES as u64 {
+        replaced_total += run_frame(revision, points);
+    }
+
+    let static_revision = 1_000;
+    run_frame(static_revision, points);
     let mut static_total = 0.0;
     for _ in 0..TIMED_FRAMES {
-        static_total += run_frame(static_generation);
+        static_total += run_frame(static_revision, points);
     }
 
+    let frames = TIMED_FRAMES as f64;
     FrameTimes {
         first_ms,
-        changing_data_ms: changing_total / TIMED_FRAMES as f64,
-        static_data_ms: static_total / TIMED_FRAMES as f64,
+        growing_data_ms: growing_total / frames,
+        replaced_data_ms: replaced_total / frames,
+        static_data_ms: static_total / frames,
     }
 }
 
@@ -137,11 +155,24 @@ mod tests {
         let times = measure_frames(10_000, 2);
         for (name, ms) in [
             ("first", times.first_ms),
-            ("changing data", times.changing_data_ms),
+            ("growing data", times.growing_data_ms),
+            ("replaced data", times.replaced_data_ms),
             ("static data", times.static_data_ms),
         ] {
             assert!(ms.is_finite(), "{name} frame: {ms} ms");
             assert!(ms > 0.0, "{name} frame: {ms} ms");
         }
+    }
+
+    /// Prints the frame times of four 1,000,000-sample traces. Ignored by default because it
+    /// measures speed; run it with
+    /// `cargo test --lib app::bench -- --ignored --nocapture`.
+    #[test]
+    #[ignore]
+    #[allow(clippy::print_stderr)]
+    fn report_four_million_point_frames() {
+        let times = measure_frames(1_000_000, 4);
+        eprintln!("four 1,000,000-sample traces: {times:?}");
+        assert!(times.growing_data_ms.is_finite(), "{times:?}");
     }
 }

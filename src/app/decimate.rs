@@ -13,6 +13,8 @@
 
 use std::ops::RangeInclusive;
 
+use rayon::prelude::*;
+
 /// A uniformly sampled trace: `values[k]` is the sample at `x0 + k * dx`.
 #[derive(Clone, Copy, Debug)]
 pub struct UniformSeries<'d> {
@@ -99,24 +101,137 @@ pub fn decimate_min_max(
 /// Returns the indices of the minimum and maximum finite sample in `values[start..end]`,
 /// or `None` when that range has no finite sample.
 fn extreme_indices(values: &[f64], start: usize, end: usize) -> Option<(usize, usize)> {
-    let mut min_k = usize::MAX;
-    let mut max_k = usize::MAX;
+    let slice = &values[start..end];
+    let mut min_i = usize::MAX;
+    let mut max_i = usize::MAX;
     let mut min_v = f64::INFINITY;
     let mut max_v = f64::NEG_INFINITY;
-    for (offset, &v) in values[start..end].iter().enumerate() {
-        if !v.is_finite() {
-            continue;
-        }
-        if v < min_v {
+    // NaN fails both comparisons; the finiteness test runs only for a new extreme, which
+    // keeps ±inf out without a second branch per sample.
+    for (i, &v) in slice.iter().enumerate() {
+        if v < min_v && v.is_finite() {
             min_v = v;
-            min_k = start + offset;
+            min_i = i;
         }
-        if v > max_v {
+        if v > max_v && v.is_finite() {
             max_v = v;
-            max_k = start + offset;
+            max_i = i;
         }
     }
-    (min_k != usize::MAX).then_some((min_k, max_k))
+    (min_i != usize::MAX).then_some((start + min_i, start + max_i))
+}
+
+/// Samples per block of [`MinMaxBlocks`].
+pub const BLOCK_LEN: usize = 64;
+
+/// Blocks per rayon task when extending [`MinMaxBlocks`]: a whole new trace (a restart or a
+/// loaded run) is split over the cores, while the few blocks a playing frame appends stay
+/// on the calling thread.
+const PARALLEL_MIN_BLOCKS: usize = 2048;
+
+/// Per-block extremes of a growing trace, so that decimating a long trace reads one entry
+/// per 64 samples instead of every sample.
+///
+/// Block j covers samples `j·64 .. (j+1)·64` and stores the indices of its minimum and
+/// maximum finite sample. [`Self::update`] extends the blocks over samples appended since
+/// the last call, which makes a playing simulation (whose traces only grow) cheap to redraw.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct MinMaxBlocks {
+    /// `(min_k, max_k)` per block; `None` for a block without finite samples.
+    blocks: Vec<Option<(usize, usize)>>,
+    /// Samples covered when the blocks were last updated.
+    covered_len: usize,
+}
+
+impl MinMaxBlocks {
+    /// Extends the blocks over the samples appended to `values` since the last call. The
+    /// samples already covered must not have changed; a shorter `values` starts afresh.
+    pub fn update(&mut self, values: &[f64]) {
+        if values.len() < self.covered_len {
+            *self = Self::default();
+        }
+        // The last block may have been partial: recompute it with the new samples.
+        let complete_blocks = self.covered_len / BLOCK_LEN;
+        self.blocks.truncate(complete_blocks);
+        let first = complete_blocks * BLOCK_LEN;
+        let new_blocks = values[first..]
+            .par_chunks(BLOCK_LEN)
+            .with_min_len(PARALLEL_MIN_BLOCKS)
+            .enumerate()
+            .map(|(j, chunk)| {
+                let start = first + j * BLOCK_LEN;
+                extreme_indices(values, start, start + chunk.len())
+            });
+        self.blocks.par_extend(new_blocks);
+        self.covered_len = values.len();
+    }
+
+    /// Returns the number of samples the blocks cover.
+    pub fn covered_len(&self) -> usize {
+        self.covered_len
+    }
+}
+
+/// Returns the same kind of points as [`decimate_min_max`], reading the per-block extremes
+/// of `blocks` (which must cover all of `series`) when a bucket spans at least four blocks.
+/// Bucket edges then fall on block edges, so every sample still belongs to exactly one
+/// bucket and every extreme is kept; the first and last buckets may reach up to one block
+/// beyond the visible range.
+pub fn decimate_with_blocks(
+    series: UniformSeries<'_>,
+    blocks: &MinMaxBlocks,
+    x_range: RangeInclusive<f64>,
+    buckets: usize,
+) -> Vec<[f64; 2]> {
+    let buckets = buckets.max(1);
+    let Some((first, last)) = series.index_range(&x_range) else {
+        return Vec::new();
+    };
+    let count = last - first + 1;
+    let covered = blocks.covered_len == series.values.len();
+    if !covered || count < 4 * BLOCK_LEN * buckets {
+        return decimate_min_max(series, x_range, buckets);
+    }
+
+    let first_block = first / BLOCK_LEN;
+    let block_count = last / BLOCK_LEN - first_block + 1;
+    let values = series.values;
+    let point = |k: usize| [series.x0 + series.dx * k as f64, values[k]];
+    let mut points = Vec::with_capacity(2 * buckets);
+    for bucket in 0..buckets {
+        let start = first_block + bucket * block_count / buckets;
+        let end = first_block + (bucket + 1) * block_count / buckets;
+        let mut extremes: Option<(usize, usize)> = None;
+        for &(min_k, max_k) in blocks.blocks[start..end].iter().flatten() {
+            extremes = Some(match extremes {
+                None => (min_k, max_k),
+                Some((lo, hi)) => (
+                    if values[min_k] < values[lo] {
+                        min_k
+                    } else {
+                        lo
+                    },
+                    if values[max_k] > values[hi] {
+                        max_k
+                    } else {
+                        hi
+                    },
+                ),
+            });
+        }
+        if let Some((min_k, max_k)) = extremes {
+            let (a, b) = if min_k <= max_k {
+                (min_k, max_k)
+            } else {
+                (max_k, min_k)
+            };
+            points.push(point(a));
+            if b != a {
+                points.push(point(b));
+            }
+        }
+    }
+    points
 }
 
 #[cfg(test)]
@@ -226,5 +341,71 @@ mod tests {
         let values = [1.0, 2.0];
         assert!(decimate_min_max(series(&values), 5.0..=6.0, 10).is_empty());
         assert!(decimate_min_max(series(&values), -6.0..=-5.0, 10).is_empty());
+    }
+
+    #[test]
+    fn blocks_keep_spike_and_dip() {
+        let values = spiky_trace();
+        let mut blocks = MinMaxBlocks::default();
+        blocks.update(&values);
+        let points = decimate_with_blocks(series(&values), &blocks, 0.0..=1000.0, 800);
+
+        assert!(points.len() <= 2 * 800, "{} points", points.len());
+        assert!(points.iter().any(|p| p[1] == 115.0), "spike lost");
+        assert!(points.iter().any(|p| p[1] == -90.0), "dip lost");
+        for pair in points.windows(2) {
+            assert!(pair[0][0] < pair[1][0], "{:?} then {:?}", pair[0], pair[1]);
+        }
+    }
+
+    #[test]
+    fn blocks_match_full_scan_extremes() {
+        // Per bucket, the block path may shift edges by less than one block, so compare
+        // the global extremes and the point count bound, not the points themselves.
+        let values = spiky_trace();
+        let mut blocks = MinMaxBlocks::default();
+        blocks.update(&values);
+        for (range, buckets) in [(0.0..=1000.0, 300), (100.0..=900.0, 700), (0.0..=500.0, 50)] {
+            let fast = decimate_with_blocks(series(&values), &blocks, range.clone(), buckets);
+            let full = decimate_min_max(series(&values), range.clone(), buckets);
+            let extreme = |points: &[[f64; 2]], pick: fn(f64, f64) -> f64, start: f64| {
+                points.iter().map(|p| p[1]).fold(start, pick)
+            };
+            assert_eq!(
+                extreme(&fast, f64::max, f64::NEG_INFINITY),
+                extreme(&full, f64::max, f64::NEG_INFINITY),
+                "max over {range:?}"
+            );
+            assert_eq!(
+                extreme(&fast, f64::min, f64::INFINITY),
+                extreme(&full, f64::min, f64::INFINITY),
+                "min over {range:?}"
+            );
+            assert!(
+                fast.len() <= 2 * buckets,
+                "{} points for {buckets}",
+                fast.len()
+            );
+        }
+    }
+
+    #[test]
+    fn incremental_blocks_equal_one_pass() {
+        let values = spiky_trace();
+        let mut once = MinMaxBlocks::default();
+        once.update(&values);
+        let mut grown = MinMaxBlocks::default();
+        for end in [1, 63, 64, 65, 1000, 123_457, 123_458, 999_999, 1_000_000] {
+            grown.update(&values[..end]);
+        }
+        assert_eq!(grown, once);
+    }
+
+    #[test]
+    fn uncovered_blocks_fall_back_to_scan() {
+        let values = spiky_trace();
+        let stale = MinMaxBlocks::default();
+        let points = decimate_with_blocks(series(&values), &stale, 0.0..=1000.0, 800);
+        assert_eq!(points, decimate_min_max(series(&values), 0.0..=1000.0, 800));
     }
 }

@@ -1,10 +1,11 @@
 //! Plot widgets shared by the tabs: decimated time traces, spike rasters and XY curves.
 //!
-//! [`TracePlot`] draws uniformly sampled traces through [`decimate_min_max`], one bucket per
+//! [`TracePlot`] draws uniformly sampled traces through min/max decimation, one bucket per
 //! horizontal pixel of the plot, over the x range the plot showed on the previous frame (or
-//! the full trace while the plot follows its data). The decimated points are cached per
-//! series in a [`DecimationCache`] and recomputed only when the data generation, the length,
-//! the visible range or the plot width changes, so an idle frame costs no scan at all.
+//! the full trace while the plot follows its data). A [`DecimationCache`] keeps, per series,
+//! the extremes of every 64-sample block and the decimated points. The points are recomputed
+//! only when the revision, the length, the visible range or the plot width changes, so an
+//! idle frame scans nothing, and a trace that grows only extends its blocks.
 //! Every axis carries its unit ("t (ms)", "V (mV)").
 
 use std::collections::HashMap;
@@ -13,7 +14,7 @@ use std::ops::RangeInclusive;
 use egui::{Color32, Id, Ui, Vec2b};
 use egui_plot::{Corner, Legend, Line, MarkerShape, Plot, PlotPoint, PlotPoints, Points};
 
-use crate::app::decimate::{decimate_min_max, UniformSeries};
+use crate::app::decimate::{decimate_with_blocks, MinMaxBlocks, UniformSeries};
 
 /// Most series a trace plot lists in its legend.
 const MAX_LEGEND_ENTRIES: usize = 8;
@@ -29,17 +30,19 @@ pub struct TraceSeries<'d> {
     pub data: UniformSeries<'d>,
 }
 
-/// The decimated points of one series and what they were computed from.
+/// The decimated points of one series, its block extremes and what they were computed
+/// from.
 #[derive(Default)]
 struct CachedSeries {
     key: CacheKey,
+    blocks: MinMaxBlocks,
     points: Vec<PlotPoint>,
 }
 
 /// Everything that decides the decimated points of a series.
 #[derive(Clone, Copy, Default, PartialEq)]
 struct CacheKey {
-    generation: u64,
+    revision: u64,
     len: usize,
     x_min_bits: u64,
     x_max_bits: u64,
@@ -62,17 +65,18 @@ impl DecimationCache {
     }
 
     /// Returns the decimated points of `series` for `x_range` and `buckets`, recomputing
-    /// them when `generation`, the series length, the range or the bucket count changed.
+    /// them when `revision`, the series length, the range or the bucket count changed.
+    /// Samples appended under the same revision only extend the block extremes.
     fn points(
         &mut self,
         plot_id: &str,
         series: &TraceSeries<'_>,
-        generation: u64,
+        revision: u64,
         x_range: RangeInclusive<f64>,
         buckets: usize,
     ) -> &[PlotPoint] {
         let key = CacheKey {
-            generation,
+            revision,
             len: series.data.values.len(),
             x_min_bits: x_range.start().to_bits(),
             x_max_bits: x_range.end().to_bits(),
@@ -83,7 +87,11 @@ impl DecimationCache {
             .entry((plot_id.to_owned(), series.name.to_owned()))
             .or_default();
         if entry.key != key || entry.points.is_empty() {
-            entry.points = decimate_min_max(series.data, x_range, buckets)
+            if entry.key.revision != revision {
+                entry.blocks = MinMaxBlocks::default();
+            }
+            entry.blocks.update(series.data.values);
+            entry.points = decimate_with_blocks(series.data, &entry.blocks, x_range, buckets)
                 .into_iter()
                 .map(|[x, y]| PlotPoint::new(x, y))
                 .collect();
@@ -151,13 +159,13 @@ impl<'l> TracePlot<'l> {
         self
     }
 
-    /// Draws `series`, decimated through `cache`; `generation` must change whenever the
-    /// values of a series change without its length changing.
+    /// Draws `series`, decimated through `cache`. `revision` must change whenever samples
+    /// already drawn change; samples appended at the end are picked up by the length alone.
     pub fn show(
         self,
         ui: &mut Ui,
         cache: &mut DecimationCache,
-        generation: u64,
+        revision: u64,
         series: &[TraceSeries<'_>],
     ) {
         let Self {
@@ -211,7 +219,7 @@ impl<'l> TracePlot<'l> {
                 bounds.min()[0]..=bounds.max()[0]
             };
             for s in series {
-                let points = cache.points(id, s, generation, x_range.clone(), buckets);
+                let points = cache.points(id, s, revision, x_range.clone(), buckets);
                 let line = Line::new(s.name, PlotPoints::Owned(points.to_vec()))
                     .color(s.color)
                     .width(1.5);

@@ -310,7 +310,7 @@ impl SimTab {
                     .as_ref()
                     .map_or(self.preset.experiment, |p| p.experiment),
                 duration_ms: self.snapshot.duration_ms,
-                generation: self.snapshot.generation,
+                revision: self.snapshot.run_index,
                 filter: &self.trace_filter,
             };
             egui::ScrollArea::vertical().show(ui, |ui| {

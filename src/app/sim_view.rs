@@ -24,8 +24,9 @@ pub struct ViewParams<'a> {
     pub experiment: ExperimentKind,
     /// Simulated duration of the run, in ms; the time axes span 0 to this while playing.
     pub duration_ms: f64,
-    /// Changes whenever the output changes (the decimation cache key).
-    pub generation: u64,
+    /// Changes when samples already drawn change: the run index, because a run's traces
+    /// only grow.
+    pub revision: u64,
     /// Only traces and raster rows whose name starts with this text are drawn (empty: all);
     /// the metrics panel always lists every neuron.
     pub filter: &'a str,
@@ -127,7 +128,7 @@ fn trace_plot(
         .height(spec.height)
         .link_x(time_link())
         .x_span(0.0, view.duration_ms)
-        .show(ui, cache, view.generation, &series);
+        .show(ui, cache, view.revision, &series);
 }
 
 /// Returns the colour of a trace: gates and conductances by variable, potentials and
