@@ -35,10 +35,6 @@ use crate::nn::init::seeded_var_builder;
 use crate::nn::{build_model, multitask_loss, Adam, AdamConfig, MultiTaskModel, StepLr};
 use crate::preset::train::TrainPreset;
 
-/// Samples per forward pass when evaluating the test set (no gradients are kept, so this
-/// only trades memory for fewer calls).
-const EVALUATION_BATCH_SIZE: usize = 256;
-
 /// Everything a run needs besides its cancel flag and event sink.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunConfig {
@@ -444,6 +440,7 @@ fn train(
                 test_data: &test_data,
                 transform: &transform,
                 totals: &totals,
+                batch_size: preset.batch_size,
                 epoch_number,
                 step,
                 learning_rate,
@@ -510,6 +507,10 @@ struct EpochEnd<'a> {
     test_data: &'a MultiDataset,
     transform: &'a InputTransform,
     totals: &'a EpochTotals,
+    /// Test samples per forward pass: the training batch size, because candle records the
+    /// graph of every op on tracked weights, so a test batch needs as much memory as a
+    /// training batch.
+    batch_size: usize,
     epoch_number: usize,
     step: u64,
     learning_rate: f64,
@@ -526,12 +527,12 @@ fn finish_epoch(
         test_data,
         transform,
         totals,
+        batch_size,
         epoch_number,
         step,
         learning_rate,
     } = *end;
-    let Some(evaluation) = evaluate(model, test_data, transform, EVALUATION_BATCH_SIZE, cancel)?
-    else {
+    let Some(evaluation) = evaluate(model, test_data, transform, batch_size, cancel)? else {
         return Ok(false);
     };
     if !evaluation.loss.is_finite() {
