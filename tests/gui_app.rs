@@ -229,5 +229,44 @@ fn training_tab_runs_tiny_synthetic_run() {
     assert_eq!(run.train_loss.len(), 4);
     assert_eq!(run.test_accuracy_task1.len(), 1);
     assert_eq!(run.test_accuracy_task2.len(), 1);
-    harness.get_by_label("finished");
+    let run_dir = run.dir.clone();
+    let loss_points = run.train_loss.len();
+
+    // Reopen the finished run's folder through the path field.
+    app_mut(&mut harness).train.reopen_path = run_dir.display().to_string();
+    harness.get_by_label("Open path").click();
+    harness.run_steps(2);
+    let train = &self::app(&harness).train;
+    assert_eq!(train.runs.runs.len(), 2, "{:?}", train.message);
+    let reopened = &train.runs.runs[1];
+    assert_eq!(reopened.status.label(), "finished");
+    assert_eq!(reopened.train_loss.len(), loss_points);
+    assert_eq!(reopened.test_accuracy_task1.len(), 1);
+}
+
+#[test]
+fn export_writes_csv_or_explains() {
+    let mut harness = harness(GuiArgs::default());
+    harness.step();
+    finish_run(&mut harness);
+    let folder = tempfile::tempdir().expect("temp dir");
+
+    let good = folder.path().join("chain");
+    app_mut(&mut harness).sim.export_dir = good.display().to_string();
+    harness.get_by_label("Export CSV").click();
+    harness.run_steps(2);
+    for file in ["traces.csv", "spikes.csv", "metrics.csv"] {
+        assert!(good.join(file).is_file(), "{file} missing");
+    }
+
+    // A regular file where the folder should be: the message names the path.
+    let blocker = folder.path().join("not-a-folder");
+    std::fs::write(&blocker, b"x").expect("write blocker");
+    app_mut(&mut harness).sim.export_dir = blocker.join("sub").display().to_string();
+    harness.get_by_label("Export CSV").click();
+    harness.run_steps(2);
+    let message = app(&harness).sim.message.clone().map(|(_, text)| text);
+    let message = message.expect("a message after export");
+    assert!(message.contains("not-a-folder"), "{message}");
+    harness.get_by_label_contains("cannot write");
 }
