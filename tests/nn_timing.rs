@@ -31,7 +31,10 @@ fn images(batch: usize) -> Tensor {
 #[ignore = "measurement, run by hand"]
 fn forward_backward_time_per_batch() {
     let selected: Vec<ModelKind> = match std::env::var("HHLAB_TIMING_MODELS") {
-        Ok(names) => names.split(',').map(|n| n.trim().parse().unwrap()).collect(),
+        Ok(names) => names
+            .split(',')
+            .map(|n| n.trim().parse().unwrap())
+            .collect(),
         Err(_) => ModelKind::ALL.to_vec(),
     };
     let batches: usize = std::env::var("HHLAB_TIMING_BATCHES")
