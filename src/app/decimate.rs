@@ -37,7 +37,9 @@ impl UniformSeries<'_> {
     /// is inside.
     fn index_range(&self, x_range: &RangeInclusive<f64>) -> Option<(usize, usize)> {
         let len = self.values.len();
-        if len == 0 || !(self.dx > 0.0) {
+        // A NaN spacing fails `dx > 0.0`, so it is rejected too.
+        let positive_dx = self.dx > 0.0;
+        if len == 0 || !positive_dx {
             return None;
         }
 

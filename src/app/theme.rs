@@ -94,7 +94,7 @@ pub fn shade(base: Color32, rank: usize) -> Color32 {
     if rank == 0 {
         return base;
     }
-    let step = ((rank + 1) / 2) as f32 * 0.3;
+    let step = rank.div_ceil(2) as f32 * 0.3;
     let toward = if rank % 2 == 1 {
         Color32::WHITE
     } else {
