@@ -2,10 +2,23 @@
 
 mod cli;
 
+use std::process::ExitCode;
+
 use clap::Parser;
 
-fn main() -> anyhow::Result<()> {
+/// Runs the command and prints a failure as one line of causes, `error: what: why`.
+///
+/// Returning the error from `main` instead would print a backtrace whenever `RUST_BACKTRACE`
+/// is set, which buries the message and its fix for someone who only mistyped a value.
+#[allow(clippy::print_stderr)]
+fn main() -> ExitCode {
     cli::init_logging();
     let args = cli::Cli::parse();
-    cli::run(args)
+    match cli::run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
 }
