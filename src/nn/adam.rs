@@ -14,9 +14,9 @@
 //! is `None`.
 //!
 //! # Performance
-//! The moments live in plain `Vec<f32>`s and each parameter is updated in one pass over
-//! the values read in place from the parameter and its gradient, then written back with one
-//! `Var::set`, instead of a dozen allocating tensor ops per parameter.
+//! The moments live in plain `Vec<f32>`s. Each parameter is updated in one pass over the
+//! values of the parameter and its gradient, read in place, and written back with one
+//! `Var::set`. Tensor ops would allocate a dozen temporaries per parameter and step.
 
 use candle_core::backprop::GradStore;
 use candle_core::{CpuStorage, DType, Result, Storage, Tensor, Var};
@@ -78,7 +78,7 @@ pub struct Adam {
 }
 
 impl Adam {
-    /// The current settings (the learning rate changes with [`Optimizer::set_learning_rate`]).
+    /// Returns the current settings; [`Optimizer::set_learning_rate`] changes the rate.
     pub fn config(&self) -> &AdamConfig {
         &self.config
     }
@@ -221,7 +221,7 @@ pub struct StepLr {
 }
 
 impl StepLr {
-    /// The schedule of a model's [`OptimConfig`].
+    /// Builds the schedule of a model's [`OptimConfig`].
     pub fn from_config(config: &OptimConfig) -> Self {
         Self {
             base_lr: config.lr,

@@ -3,11 +3,11 @@
 //! Written with tensor ops, one LIF step is five graph nodes and one HH step about a dozen, so
 //! T = 15 steps build hundreds of nodes whose backward passes allocate a tensor each. The
 //! neurons of a population are independent of each other, so the recurrence of every neuron
-//! is a scalar loop over time. These ops run that loop in place over flat f32 arrays, and
-//! their backward passes recompute each neuron's trajectory (in chunks, so the memory stays
-//! T × chunk) and run backpropagation through time by hand, with the surrogate gradient of
-//! [`crate::nn::spike`] and the same dependencies the unrolled graph has (including the
-//! gradient through the reset factor `1 − s`). `tests` at the bottom check values and
+//! is a scalar loop over time. These ops run that loop in place over flat f32 arrays. Their
+//! backward passes recompute each neuron's trajectory in chunks, so the memory stays
+//! T × chunk. They then run backpropagation through time by hand, with the surrogate gradient
+//! of [`crate::nn::spike`] and the dependencies of the unrolled graph, including the gradient
+//! through the reset factor `1 − s`. `tests` at the bottom check values and
 //! gradients against the unrolled tensor-op version.
 //!
 //! Layouts: currents `(T_in, N)` flattened, with `T_in` 1 (the same current every step) or
@@ -22,7 +22,7 @@ use crate::nn::lif2hh::Lif2HhParams;
 /// Neurons per chunk in the backward passes: the recomputed trajectory is T × CHUNK floats.
 const CHUNK: usize = 1024;
 
-/// What a fused population returns.
+/// Output form of a fused population.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Readout {
     /// Every step's spikes, `(T, N)`.
@@ -482,6 +482,7 @@ impl CustomOp2 for Lif2HhOp {
         let n = time.neurons;
         let block = time.t_in * n;
         let per_compartment = time.out_len();
+
         let (grad_currents, grad_coupling) = with_f32(arg1, "lif2hh backward", |currents| {
             with_f32(grad_res, "lif2hh backward", |grad| {
                 let mut out = vec![0f32; 3 * block];
@@ -501,6 +502,7 @@ impl CustomOp2 for Lif2HhOp {
                             }
                         }
                     }
+
                     for c in 0..len {
                         let j = start + c;
                         let mut g_next = [0f32; 4];
@@ -537,6 +539,7 @@ impl CustomOp2 for Lif2HhOp {
                 (out, coupling_sum.map(|g| g as f32))
             })
         })??;
+
         let grad_currents = Tensor::from_vec(grad_currents, arg1.shape(), arg1.device())?;
         let grad_coupling = Tensor::from_vec(grad_coupling.to_vec(), arg2.shape(), arg2.device())?;
         Ok((Some(grad_currents), Some(grad_coupling)))

@@ -28,8 +28,8 @@
 //! spikes `(T, batch, C', H/2, W/2)`.
 //!
 //! # Reference quirk
-//! In `HH_conv` the reference draws one rate per column of the feature map (a vector of
-//! length W broadcast over batch, channels and rows), not one per position; hhlab does the
+//! In `HH_conv` the reference draws one rate per column of the feature map, not one per
+//! position: a vector of length W is broadcast over batch, channels and rows. hhlab does the
 //! same, so its `rates` are `(6, W)`. Like [`crate::nn::lif::LifFc`], [`HhFc`] computes the
 //! projection of its static input once and reuses it for all T steps.
 

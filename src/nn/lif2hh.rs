@@ -22,8 +22,8 @@
 //!
 //! # Reference quirk
 //! In `LIF_hh_conv` the shared `Linear(3 → 1)` keeps PyTorch's signed init (no absolute
-//! value), and layer 2 applies each of its three convs to the sum of the four pooled spike
-//! maps of layer 1, so each conv's bias is added once, not four times.
+//! value). Layer 2 applies each of its three convs to the sum of the four pooled spike maps of
+//! layer 1, so each conv's bias is added once, not four times.
 //!
 //! Shapes: fc `(batch, in)` → rates `(batch, 4·out)` ordered unit-major (unit u's four
 //! compartments are features 4u…4u+3, as the reference flattens `(batch, out, 4)`). Conv

@@ -1,7 +1,7 @@
 //! Time loops of the spiking populations, shared by the fully connected and conv layers.
 //!
-//! Every function takes currents `(T_in, …)`, where `T_in` is 1 (a static input: the same
-//! current at every step) or `steps`, and returns spikes `(steps, …)`, rates `(…)` (spike
+//! Every function takes currents `(T_in, …)`, where `T_in` is 1 for a static input (the same
+//! current at every step) or `steps`. It returns spikes `(steps, …)`, rates `(…)` (spike
 //! count / T) or spikes average-pooled over 2×2 blocks of the last two axes. They run the fused ops of [`crate::nn::fused`]; the module `unrolled` (tests
 //! only) writes the same loops as tensor ops, as a reference for values and gradients.
 
@@ -85,9 +85,9 @@ pub fn hh_pooled_spikes(
     currents.contiguous()?.apply_op1(op)
 }
 
-/// LIF2HH compartments over time: currents of compartments 1–3, each `(T_in, …)`, and the
-/// coupling `Linear(3 → 1)` (weight `(1, 3)`, bias `(1,)`); returns spikes `(4, steps, …)`
-/// or rates `(4, …)` by `readout`. See [`crate::nn::lif2hh`].
+/// Runs LIF2HH compartments over time (see [`crate::nn::lif2hh`]). `currents` drive
+/// compartments 1–3, each `(T_in, …)`, and `coupling` is the weight `(1, 3)` and bias `(1,)`
+/// of the `Linear(3 → 1)`. Returns `(4, …)` in the form `readout` selects.
 pub fn lif2hh(
     currents: [&Tensor; 3],
     steps: usize,

@@ -1,4 +1,4 @@
-//! `Linear` on the network's input image, without the input gradient nobody reads.
+//! `Linear` on the network's input image, skipping the input gradient, which is never used.
 //!
 //! `y = x · Wᵀ + b`, x `(batch, in)`, W `(out, in)`, y `(batch, out)`.
 //!
