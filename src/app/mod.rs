@@ -139,6 +139,9 @@ pub struct HhlabApp {
     pub close_requested: bool,
     /// Message of the shell (startup errors, saved screenshots).
     status: Option<(Color32, String)>,
+    /// Whether pointer input is dropped, so that a scripted screenshot shows no hover
+    /// cursor where the virtual screen happens to leave its pointer.
+    ignore_pointer: bool,
 }
 
 impl HhlabApp {
@@ -163,7 +166,10 @@ impl HhlabApp {
                 Some(ExperimentArg::Fc) => SimPreset::fully_connected(),
             },
         };
-        let sim = SimTab::new(ctx, sim_preset);
+        let mut sim = SimTab::new(ctx, sim_preset);
+        if let Some(path) = &args.preset {
+            sim.preset_path = path.display().to_string();
+        }
 
         let mut train = TrainTab::default();
         if let Some(dir) = &args.data_dir {
@@ -203,6 +209,7 @@ impl HhlabApp {
                 .map(|path| (path, Instant::now() + delay)),
             close_requested: false,
             status,
+            ignore_pointer: args.screenshot.is_some(),
         }
     }
 
@@ -281,6 +288,28 @@ impl eframe::App for HhlabApp {
     fn ui(&mut self, ui: &mut Ui, _frame: &mut eframe::Frame) {
         self.ui_root(ui);
     }
+
+    fn raw_input_hook(&mut self, _ctx: &egui::Context, raw_input: &mut egui::RawInput) {
+        if self.ignore_pointer {
+            drop_pointer_input(raw_input);
+        }
+    }
+}
+
+/// Removes every pointer event from `raw_input` and reports the pointer as gone, so that
+/// no plot shows a hover cursor or tooltip.
+pub fn drop_pointer_input(raw_input: &mut egui::RawInput) {
+    raw_input.events.retain(|event| {
+        !matches!(
+            event,
+            egui::Event::PointerMoved(_)
+                | egui::Event::MouseMoved(_)
+                | egui::Event::PointerButton { .. }
+                | egui::Event::Touch { .. }
+                | egui::Event::MouseWheel { .. }
+        )
+    });
+    raw_input.events.push(egui::Event::PointerGone);
 }
 
 /// Opens the main window and runs until it is closed.
@@ -303,4 +332,23 @@ pub fn run_native(args: GuiArgs) -> anyhow::Result<()> {
     )
     .map_err(|error| anyhow::anyhow!("{error}"))
     .context("the window could not be opened (is a display available? try --renderer glow)")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dropped_pointer_input_leaves_keys_and_reports_pointer_gone() {
+        let mut raw_input = egui::RawInput::default();
+        raw_input.events = vec![
+            egui::Event::PointerMoved(egui::pos2(200.0, 300.0)),
+            egui::Event::Text("a".into()),
+        ];
+        drop_pointer_input(&mut raw_input);
+        assert_eq!(
+            raw_input.events,
+            vec![egui::Event::Text("a".into()), egui::Event::PointerGone]
+        );
+    }
 }
