@@ -110,3 +110,76 @@ fn unwritable_out_fails_clearly() {
     );
     assert!(stderr.contains("--out"), "stderr: {stderr}");
 }
+
+/// A run made with `--set` overrides is resumed with its recorded preset, `--set` given with
+/// `--resume` extends it, and run.ron lists that change next to the original settings.
+#[test]
+fn resume_extends_recorded_preset() {
+    let data = tempfile::tempdir().expect("tempdir");
+    write_tiny_mnist(data.path(), 20, 10);
+    let out = tempfile::tempdir().expect("tempdir");
+    let run_dir = out.path().join("resume-run").display().to_string();
+    let data_dir = data.path().display().to_string();
+    let small = [
+        "--set",
+        "epochs=1",
+        "--set",
+        "batch_size=4",
+        "--set",
+        "train_samples=8",
+        "--set",
+        "test_samples=4",
+    ];
+    let ann = preset("multitask-ANN.ron");
+    let mut first = vec!["train", &ann, "--out", &run_dir, "--data-dir", &data_dir];
+    first.extend(small);
+    let output = hhlab(&first);
+    assert!(
+        output.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    let output = hhlab(&[
+        "train",
+        &ann,
+        "--out",
+        &run_dir,
+        "--data-dir",
+        &data_dir,
+        "--resume",
+        "--set",
+        "epochs=2",
+    ]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "stderr: {stderr}");
+    // The preset file has the full settings, the record the small ones, so stderr must contain a warning.
+    assert!(
+        stderr.contains("differs from the preset recorded"),
+        "stderr: {stderr}"
+    );
+
+    let past = read_run_folder(Path::new(&run_dir)).expect("read run");
+    assert_eq!(past.record.preset.epochs, 2);
+    assert_eq!(past.record.preset.train_samples, Some(8));
+    assert_eq!(past.record.preset.batch_size, 4);
+    assert_eq!(past.record.resumes.len(), 1, "{:?}", past.record);
+    assert_eq!(past.record.resumes[0].after_epoch, 1);
+    assert_eq!(past.record.resumes[0].changes, vec!["epochs: 1 -> 2"]);
+    assert_eq!(past.checkpoint.map(|meta| meta.epochs_done), Some(2));
+}
+
+#[test]
+fn resume_without_record_fails() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let output = hhlab(&[
+        "train",
+        &preset("multitask-ANN.ron"),
+        "--out",
+        &dir.path().display().to_string(),
+        "--resume",
+    ]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(stderr.contains("without --resume"), "stderr: {stderr}");
+}

@@ -9,9 +9,12 @@ use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use hhlab::data::resolve_data_dir;
+use hhlab::preset::apply_overrides;
 use hhlab::preset::train::AnyTrainPreset;
+use hhlab::train::folder::RUN_RECORD_FILE;
 use hhlab::train::metrics::{TEST_ACCURACY_TASK1, TEST_ACCURACY_TASK2};
-use hhlab::train::{self, RunConfig, RunEvent, RunOutcome};
+use hhlab::train::record::preset_changes;
+use hhlab::train::{self, RunConfig, RunEvent, RunOutcome, RunRecord};
 
 /// Arguments of `hhlab train`.
 #[derive(Debug, clap::Args)]
@@ -33,7 +36,9 @@ pub struct TrainArgs {
     /// data folder).
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
-    /// Continue the run in --out from its last checkpoint.
+    /// Continue the run in --out from its last checkpoint, with the preset recorded in its
+    /// run.ron (PRESET is then only compared with it); --set and --seed apply on top, e.g.
+    /// --set epochs=5 extends the run, and run.ron lists each change.
     #[arg(long)]
     pub resume: bool,
 }
@@ -44,7 +49,11 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     if let Some(seed) = args.seed {
         sets.push(format!("seed={seed}"));
     }
-    let preset = AnyTrainPreset::load(&args.preset, &sets)?;
+    let preset = if args.resume {
+        resumed_preset(&args, &sets)?
+    } else {
+        AnyTrainPreset::load(&args.preset, &sets)?
+    };
     let data_dir = resolve_data_dir(args.data_dir.as_deref())?;
 
     match preset {
@@ -67,6 +76,43 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// Returns the preset of a resumed run: the one recorded in `--out`/run.ron, with `sets`
+/// applied on top. A PRESET argument that differs from the record is reported and ignored.
+fn resumed_preset(args: &TrainArgs, sets: &[String]) -> anyhow::Result<AnyTrainPreset> {
+    let record_path = args.out.join(RUN_RECORD_FILE);
+    if !record_path.exists() {
+        anyhow::bail!(
+            "cannot resume {}: it has no {RUN_RECORD_FILE}; start the run without --resume",
+            args.out.display()
+        );
+    }
+    let record = RunRecord::read(&args.out)?;
+    match AnyTrainPreset::load(&args.preset, &[]) {
+        Ok(AnyTrainPreset::MultiTask(given)) => {
+            let changes = preset_changes(&record.preset, &given);
+            if !changes.is_empty() {
+                tracing::warn!(
+                    "{} differs from the preset recorded in {} ({}); resuming with the recorded one",
+                    args.preset.display(),
+                    record_path.display(),
+                    changes.join(", ")
+                );
+            }
+        }
+        Ok(AnyTrainPreset::MnistMlp(_)) => {
+            anyhow::bail!("--resume is not supported for the MNIST classifier; run it again");
+        }
+        Err(error) => tracing::warn!(
+            "cannot read {} ({error}); resuming with the preset recorded in {}",
+            args.preset.display(),
+            record_path.display()
+        ),
+    }
+    let preset = apply_overrides(record.preset, sets)?;
+    preset.validate()?;
+    Ok(AnyTrainPreset::MultiTask(preset))
 }
 
 fn run_multitask(config: &RunConfig) -> anyhow::Result<()> {

@@ -29,6 +29,22 @@ pub struct RunRecord {
     pub preset: TrainPreset,
     /// The optimizer settings the preset resolves to.
     pub optimizer: OptimConfig,
+    /// Each `--resume` that changed the preset, oldest first; `preset` is the one in force
+    /// after the last, and undoing the changes in reverse gives the original.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resumes: Vec<ResumeRecord>,
+}
+
+/// One resume of a run that changed its preset (for example `--set epochs=5`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResumeRecord {
+    /// Version of hhlab that resumed it.
+    pub hhlab_version: String,
+    /// Epochs checkpointed before the resume.
+    pub after_epoch: usize,
+    /// Changed preset fields, each `FIELD: OLD -> NEW` with values in RON.
+    pub changes: Vec<String>,
 }
 
 impl RunRecord {
@@ -40,7 +56,28 @@ impl RunRecord {
             seed: preset.seed,
             preset: preset.clone(),
             optimizer: preset.optim_config(),
+            resumes: Vec::new(),
         }
+    }
+
+    /// Returns the record of this run resumed after `after_epoch` epochs with `preset`: the
+    /// same record when the preset is unchanged, else one with the new preset and a
+    /// [`ResumeRecord`] listing the changed fields.
+    pub fn resumed(&self, preset: &TrainPreset, after_epoch: usize) -> Self {
+        let changes = preset_changes(&self.preset, preset);
+        if changes.is_empty() {
+            return self.clone();
+        }
+        let mut record = self.clone();
+        record.seed = preset.seed;
+        record.preset = preset.clone();
+        record.optimizer = preset.optim_config();
+        record.resumes.push(ResumeRecord {
+            hhlab_version: HHLAB_VERSION.to_string(),
+            after_epoch,
+            changes,
+        });
+        record
     }
 
     /// Writes the record as `run.ron` in `dir`.
@@ -54,6 +91,32 @@ impl RunRecord {
     pub fn read(dir: &Path) -> Result<Self, TrainError> {
         Ok(crate::preset::load_ron(&dir.join(RUN_RECORD_FILE))?)
     }
+}
+
+/// Lists the top-level fields that differ between two presets, each as `FIELD: OLD -> NEW`
+/// with the values in RON.
+pub fn preset_changes(old: &TrainPreset, new: &TrainPreset) -> Vec<String> {
+    let (Ok(serde_json::Value::Object(old_fields)), Ok(serde_json::Value::Object(new_fields))) =
+        (serde_json::to_value(old), serde_json::to_value(new))
+    else {
+        return Vec::new();
+    };
+    let as_ron = |value: Option<&serde_json::Value>| {
+        value
+            .and_then(|value| ron::to_string(value).ok())
+            .unwrap_or_else(|| "None".to_string())
+    };
+    new_fields
+        .iter()
+        .filter(|(name, value)| old_fields.get(*name) != Some(*value))
+        .map(|(name, value)| {
+            format!(
+                "{name}: {} -> {}",
+                as_ron(old_fields.get(name)),
+                as_ron(Some(value))
+            )
+        })
+        .collect()
 }
 
 /// How far a past run got.
@@ -163,6 +226,29 @@ mod tests {
         );
         assert_eq!(past.last_value(TEST_ACCURACY_TASK1), Some(60.0));
         assert_eq!(past.status, PastRunStatus::Incomplete { epochs_done: 0 });
+    }
+
+    #[test]
+    fn resume_records_changed_fields() {
+        let mut preset = TrainPreset::full(ModelKind::LifFc);
+        preset.epochs = 1;
+        let record = RunRecord::new("run-r".to_string(), &preset);
+        assert_eq!(record.resumed(&preset, 1), record);
+
+        let mut extended = preset.clone();
+        extended.epochs = 5;
+        let resumed = record.resumed(&extended, 1);
+        assert_eq!(resumed.preset.epochs, 5);
+        assert_eq!(resumed.resumes.len(), 1);
+        assert_eq!(resumed.resumes[0].after_epoch, 1);
+        assert_eq!(
+            resumed.resumes[0].changes,
+            vec!["epochs: 1 -> 5".to_string()]
+        );
+
+        let dir = tempfile::tempdir().expect("tempdir");
+        resumed.write(dir.path()).expect("write");
+        assert_eq!(RunRecord::read(dir.path()).expect("read"), resumed);
     }
 
     #[test]

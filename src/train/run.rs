@@ -230,7 +230,13 @@ fn run_in_folder(
     let dir = recorder.folder.dir().to_path_buf();
     let start = prepare_folder(config, &dir)?;
     recorder.metrics = Some(MetricsWriter::open(&dir.join(METRICS_FILE))?);
-    RunRecord::new(recorder.folder.run_id(), &config.preset).write(&dir)?;
+    // A resumed run keeps its record and appends what the resume changed, so that run.ron
+    // still tells how the earlier epochs were trained.
+    let record = match RunRecord::read(&dir) {
+        Ok(previous) if config.resume => previous.resumed(&config.preset, start.epochs_done),
+        _ => RunRecord::new(recorder.folder.run_id(), &config.preset),
+    };
+    record.write(&dir)?;
     tracing::info!(
         run_id = recorder.folder.run_id(),
         model = %config.preset.model,
