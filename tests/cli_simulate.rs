@@ -133,3 +133,50 @@ fn help_documents_units() {
         assert!(stdout.contains(text), "missing {text} in:\n{stdout}");
     }
 }
+
+#[test]
+fn unwritable_out_fails_before_running() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("plain-file");
+    std::fs::write(&file, b"x").unwrap();
+    let out_text = file.join("run").display().to_string();
+    // 80 ms of the XOR preset at dt = 0.1 ms diverges, so an error that mentions the
+    // folder, not the divergence, shows that the folder was checked first.
+    let result = hhlab(&[
+        "simulate",
+        &preset("xor.ron"),
+        "--out",
+        &out_text,
+        "--set",
+        "dt_ms=0.1",
+    ]);
+    assert!(!result.status.success());
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(stderr.contains(&file.display().to_string()), "{stderr}");
+    assert!(stderr.contains("--out"), "{stderr}");
+    assert!(!stderr.contains("diverged"), "{stderr}");
+}
+
+#[test]
+fn rerun_warns_about_replaced_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_text = dir.path().join("run").display().to_string();
+    let args = [
+        "simulate",
+        &preset("chain-const.ron"),
+        "--out",
+        &out_text,
+        "--set",
+        "duration_ms=5.0",
+    ];
+    let first = hhlab(&args);
+    assert!(first.status.success());
+    let first_stderr = String::from_utf8_lossy(&first.stderr);
+    assert!(!first_stderr.contains("replacing"), "{first_stderr}");
+
+    let second = hhlab(&args);
+    assert!(second.status.success());
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(stderr.contains("replacing"), "{stderr}");
+    assert!(stderr.contains("spikes.csv"), "{stderr}");
+}

@@ -7,8 +7,6 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use anyhow::Context;
-
 use hhlab::preset::sim::SimPreset;
 use hhlab::preset::{apply_overrides, load_ron, save_ron};
 
@@ -24,7 +22,9 @@ pub struct SimulateArgs {
     /// Simulation preset file (RON), such as presets/chain-const.ron.
     pub preset: PathBuf,
 
-    /// Output folder for run.ron, spikes.csv, traces.csv and metrics.csv; created if missing.
+    /// Output folder for run.ron, spikes.csv, traces.csv and metrics.csv; created if missing
+    /// and checked before the simulation starts. Files of an earlier run there are replaced,
+    /// with a warning that lists them.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
 
@@ -44,13 +44,20 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
     let preset: SimPreset = load_ron(&args.preset)?;
     let preset = apply_overrides(preset, &args.sets)?;
 
+    let replaced = hhlab::export::prepare_sim_folder(&args.out)?;
+    if !replaced.is_empty() {
+        tracing::warn!(
+            "{} already contains a run; replacing {}",
+            args.out.display(),
+            replaced.join(", ")
+        );
+    }
+
     let started = std::time::Instant::now();
     tracing::info!(preset = %args.preset.display(), name = %preset.name, "simulation started");
     let output = hhlab::sim::run(&preset)?;
     let elapsed_s = started.elapsed().as_secs_f64();
 
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("cannot create output folder {}", args.out.display()))?;
     save_ron(&preset, &args.out.join("run.ron"))?;
     hhlab::export::write_sim_output(&args.out, &output)?;
     tracing::info!(out = %args.out.display(), "run folder written");

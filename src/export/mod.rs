@@ -8,7 +8,28 @@ pub mod csv;
 
 pub use self::csv::{write_metrics_csv, write_sim_output, write_spikes_csv, write_traces_csv};
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+/// Files of a simulation run folder, as `hhlab simulate` writes them.
+pub const SIM_RUN_FILES: [&str; 4] = ["run.ron", "spikes.csv", "traces.csv", "metrics.csv"];
+
+/// Creates `dir` (and its parents) and checks that a file can be written in it, so that a bad
+/// `--out` fails before the simulation runs. Returns the run files already in `dir`, which a
+/// new run replaces.
+pub fn prepare_sim_folder(dir: &Path) -> Result<Vec<&'static str>, ExportError> {
+    let io_error = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| ExportError::Io { path, source }
+    };
+    std::fs::create_dir_all(dir).map_err(io_error(dir))?;
+    let probe = dir.join(".write-probe");
+    std::fs::write(&probe, b"").map_err(io_error(dir))?;
+    std::fs::remove_file(&probe).map_err(io_error(&probe))?;
+    Ok(SIM_RUN_FILES
+        .into_iter()
+        .filter(|name| dir.join(name).exists())
+        .collect())
+}
 
 /// Errors of writing export files.
 #[derive(Debug, thiserror::Error)]
