@@ -152,6 +152,11 @@ fn run_hh(args: &HhBenchArgs) -> anyhow::Result<()> {
         "invalid --max-current {}: expected a finite current in µA/cm²",
         args.max_current
     );
+    anyhow::ensure!(
+        args.dt_ms.is_finite() && args.dt_ms > 0.0,
+        "invalid --dt-ms {}: expected a positive time step in milliseconds such as 0.01",
+        args.dt_ms
+    );
     let steps = (args.duration_ms / args.dt_ms).round() as usize;
     anyhow::ensure!(
         steps > 0,
