@@ -88,7 +88,7 @@ pub fn load_ron<T: DeserializeOwned>(path: &Path) -> Result<T, PresetError> {
 
 /// Parses a RON preset from text; `origin` names the text in errors (a path or a label).
 pub fn parse_ron<T: DeserializeOwned>(text: &str, origin: &str) -> Result<T, PresetError> {
-    ron::from_str(text).map_err(|err| spanned_to_preset_error(&err, origin))
+    ron::from_str(text).map_err(|err| with_line_text(spanned_to_preset_error(&err, origin), text))
 }
 
 fn spanned_to_preset_error(err: &ron::error::SpannedError, origin: &str) -> PresetError {
@@ -113,6 +113,38 @@ fn spanned_to_preset_error(err: &ron::error::SpannedError, origin: &str) -> Pres
         path: origin.to_string(),
         line: err.span.start.line,
         col: err.span.start.col,
+        message,
+        expected_fields,
+    }
+}
+
+/// Appends the offending line of `text` to a parse error's message, because ron's errors
+/// (such as `Expected float`) do not name the field.
+fn with_line_text(error: PresetError, text: &str) -> PresetError {
+    let PresetError::Parse {
+        path,
+        line,
+        col,
+        message,
+        expected_fields,
+    } = error
+    else {
+        return error;
+    };
+    let line_text = text
+        .lines()
+        .nth(line.saturating_sub(1))
+        .map(str::trim)
+        .unwrap_or_default();
+    let message = if line_text.is_empty() || !expected_fields.is_empty() {
+        message
+    } else {
+        format!("{message} in `{line_text}`")
+    };
+    PresetError::Parse {
+        path,
+        line,
+        col,
         message,
         expected_fields,
     }
@@ -157,6 +189,15 @@ pub fn apply_overrides<T: Serialize + DeserializeOwned>(
     })?;
     for set in sets {
         apply_one(&mut tree, set)?;
+        // Checking after each override lets the error name the one that broke the schema.
+        if let Err(err) = serde_json::from_value::<T>(tree.clone()) {
+            let (field, value) = set.split_once('=').unwrap_or((set, ""));
+            return Err(PresetError::Override {
+                field: field.trim().to_string(),
+                value: value.trim().to_string(),
+                message: format!("the value does not fit the field: {err}"),
+            });
+        }
     }
     serde_json::from_value(tree).map_err(|err| PresetError::Override {
         field: sets.join(" "),
@@ -189,6 +230,17 @@ fn apply_one(tree: &mut serde_json::Value, set: &str) -> Result<(), PresetError>
         value: value_text.to_string(),
         message,
     };
+
+    // The JSON image cannot hold NaN or infinities (they would become null), and no preset
+    // field can run with one, so they are rejected here with the field named.
+    if value_text
+        .parse::<f64>()
+        .is_ok_and(|number| !number.is_finite())
+    {
+        return Err(override_error(
+            "the value must be a finite number".to_string(),
+        ));
+    }
 
     let RonAsJson::Value(new_value) = ron::from_str::<RonAsJson>(value_text)
         .map_err(|err| override_error(format!("the value is not valid RON: {err}")))?;
@@ -395,6 +447,38 @@ mod tests {
         assert!(apply_overrides(sample(), &sets).is_err());
         let sets = vec!["inner.amplitude=\"high\"".to_string()];
         assert!(apply_overrides(sample(), &sets).is_err());
+    }
+
+    #[test]
+    fn override_non_finite_names_field() {
+        for value in ["NaN", "nan", "inf", "-inf"] {
+            let sets = vec![format!("dt_ms={value}")];
+            let err = apply_overrides(sample(), &sets).unwrap_err();
+            let text = err.to_string();
+            assert!(text.contains(&format!("dt_ms={value}:")), "{text}");
+            assert!(text.contains("finite"), "{text}");
+        }
+    }
+
+    #[test]
+    fn override_error_names_only_bad_set() {
+        let sets = vec![
+            "inner.amplitude=3".to_string(),
+            "name=3.5".to_string(),
+            "dt_ms=0.01".to_string(),
+        ];
+        let text = apply_overrides(sample(), &sets).unwrap_err().to_string();
+        assert!(text.starts_with("invalid override name=3.5:"), "{text}");
+        assert!(!text.contains("amplitude"), "{text}");
+        assert!(!text.contains("dt_ms"), "{text}");
+    }
+
+    #[test]
+    fn parse_wrong_type_shows_line_text() {
+        let text = "(\n  name: \"a\",\n  dt_ms: \"fast\",\n)";
+        let err = parse_ron::<Outer>(text, "z.ron").unwrap_err().to_string();
+        assert!(err.starts_with("z.ron:3:"), "{err}");
+        assert!(err.contains("`dt_ms: \"fast\",`"), "{err}");
     }
 
     #[test]
