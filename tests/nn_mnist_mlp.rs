@@ -1,5 +1,7 @@
 //! The 784→128→10 classifier that supplies the fully connected simulation's weights.
 
+#![allow(clippy::unwrap_used, clippy::print_stderr)]
+
 use std::collections::HashMap;
 use std::path::PathBuf;
 

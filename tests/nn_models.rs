@@ -1,5 +1,7 @@
 //! The ten classifiers end to end: parameter counts, and two training steps on random input.
 
+#![allow(clippy::unwrap_used, clippy::print_stderr)]
+
 use candle_core::{DType, Device, Tensor};
 use candle_nn::{Optimizer, VarMap};
 use hhlab::nn::init::seeded_var_builder;

@@ -4,6 +4,8 @@
 //! optimised profile). `HHLAB_TIMING_MODELS` limits the models (comma separated names) and
 //! `HHLAB_TIMING_BATCHES` sets the number of timed batches (default 5, after one warm-up).
 
+#![allow(clippy::unwrap_used, clippy::print_stderr)]
+
 use std::time::Instant;
 
 use candle_core::{Device, Tensor};
@@ -47,7 +49,7 @@ fn forward_backward_time_per_batch() {
     for kind in selected {
         let map = VarMap::new();
         let model = build_model(kind, seeded_var_builder(&map, 0)).unwrap();
-        let mut run = || {
+        let run = || {
             let logits = model.forward(&x, true).unwrap();
             let loss = multitask_loss(&logits, &labels, &labels).unwrap();
             loss.backward().unwrap();

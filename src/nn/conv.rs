@@ -273,6 +273,7 @@ impl CustomOp2 for Conv3x3Op {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use candle_core::{Device, Var};

@@ -403,9 +403,9 @@ impl Lif2HhOp {
         let threshold = self.params.threshold as f32;
         let inner = w[0] * state.mem[0] + w[1] * state.mem[1] + w[2] * state.mem[2] + w[3];
         let drive = [i[0], i[1], i[2], inner];
-        for k in 0..4 {
-            state.mem[k] = state.mem[k] * decay * (1.0 - state.fired[k]) + drive[k];
-            state.fired[k] = f32::from(state.mem[k] > threshold);
+        for ((mem, fired), drive) in state.mem.iter_mut().zip(&mut state.fired).zip(drive) {
+            *mem = *mem * decay * (1.0 - *fired) + drive;
+            *fired = f32::from(*mem > threshold);
         }
     }
 
@@ -547,6 +547,7 @@ impl CustomOp2 for Lif2HhOp {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::nn::neurons::{self, unrolled};

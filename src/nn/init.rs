@@ -189,6 +189,7 @@ pub fn conv2d(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

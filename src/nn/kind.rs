@@ -149,6 +149,7 @@ impl FromStr for ModelKind {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

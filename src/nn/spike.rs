@@ -129,6 +129,7 @@ impl CustomOp2 for SpikeWindowGrad {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use candle_core::{Device, Var};

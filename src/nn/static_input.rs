@@ -67,6 +67,7 @@ impl CustomOp2 for WeightGrad {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::nn::init;
