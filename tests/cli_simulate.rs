@@ -180,3 +180,21 @@ fn rerun_warns_about_replaced_files() {
     assert!(stderr.contains("replacing"), "{stderr}");
     assert!(stderr.contains("spikes.csv"), "{stderr}");
 }
+
+#[test]
+fn dt_not_dividing_lif_step_blames_dt() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out").display().to_string();
+    let result = hhlab(&[
+        "simulate",
+        &preset("chain-const.ron"),
+        "--out",
+        &out,
+        "--set",
+        "dt_ms=0.003",
+    ]);
+    assert!(!result.status.success());
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(stderr.contains("invalid dt_ms = 0.003"), "{stderr}");
+    assert!(stderr.contains("must divide chain.lif_dt_ms"), "{stderr}");
+}

@@ -303,14 +303,25 @@ impl ChainSim {
 
 /// Fine steps per LIF step; rejects a LIF step that is not a positive whole multiple of dt.
 fn lif_steps_per_block(config: &ChainConfig, dt_ms: f64) -> Result<usize, SimError> {
-    let ratio = config.lif_dt_ms / dt_ms;
-    let steps = ratio.round();
-    let whole = (ratio - steps).abs() <= 1e-6 * ratio.max(1.0);
-    if !(config.lif_dt_ms.is_finite() && steps >= 1.0 && whole) {
+    if !(config.lif_dt_ms.is_finite() && config.lif_dt_ms > 0.0) {
         return Err(SimError::InvalidSetting {
             field: "chain.lif_dt_ms".to_string(),
             value: config.lif_dt_ms.to_string(),
-            fix: format!("use a positive whole multiple of dt_ms = {dt_ms} (reference: 1 ms)"),
+            fix: "use a positive LIF step in ms (reference: 1 ms)".to_string(),
+        });
+    }
+    let ratio = config.lif_dt_ms / dt_ms;
+    let steps = ratio.round();
+    let whole = (ratio - steps).abs() <= 1e-6 * ratio.max(1.0);
+    if !(steps >= 1.0 && whole) {
+        return Err(SimError::InvalidSetting {
+            field: "dt_ms".to_string(),
+            value: dt_ms.to_string(),
+            fix: format!(
+                "dt_ms must divide chain.lif_dt_ms = {} ms evenly; choose a dt_ms such as 0.001, \
+                 0.002 or 0.005",
+                config.lif_dt_ms
+            ),
         });
     }
     Ok(steps as usize)
