@@ -67,6 +67,7 @@ pub fn measure_frames(points: usize, traces: usize) -> FrameTimes {
                 let plot_height = (ui.available_height() / traces.max(1) as f32) - 8.0;
                 for (i, values) in data.iter().enumerate() {
                     let series = [TraceSeries {
+                        style: egui_plot::LineStyle::Solid,
                         name: &names[i],
                         color: if i % 2 == 0 { theme::HH } else { theme::LIF2HH },
                         data: UniformSeries {

@@ -339,7 +339,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn dropped_pointer_input_leaves_keys_and_reports_pointer_gone() {
+    fn pointer_drop_keeps_text_events() {
         let mut raw_input = egui::RawInput::default();
         raw_input.events = vec![
             egui::Event::PointerMoved(egui::pos2(200.0, 300.0)),

@@ -12,12 +12,17 @@ use std::collections::HashMap;
 use std::ops::RangeInclusive;
 
 use egui::{Color32, Id, Ui, Vec2b};
-use egui_plot::{Corner, Legend, Line, MarkerShape, Plot, PlotPoint, PlotPoints, Points};
+use egui_plot::{
+    Corner, Legend, Line, LineStyle, MarkerShape, Plot, PlotPoint, PlotPoints, Points,
+};
 
 use crate::app::decimate::{decimate_with_blocks, MinMaxBlocks, UniformSeries};
 
-/// Most series a trace plot lists in its legend.
-const MAX_LEGEND_ENTRIES: usize = 8;
+/// Width of the legend column beside a trace plot, in points.
+const SIDE_LEGEND_WIDTH: f32 = 104.0;
+
+/// Height of one legend row, in points.
+const LEGEND_ROW_HEIGHT: f32 = 15.0;
 
 /// One trace handed to [`TracePlot::show`].
 #[derive(Clone, Copy, Debug)]
@@ -26,8 +31,21 @@ pub struct TraceSeries<'d> {
     pub name: &'d str,
     /// Line colour (from [`crate::app::theme`]).
     pub color: Color32,
+    /// Line style (solid, dashed or dotted).
+    pub style: LineStyle,
     /// The full-resolution samples and their x spacing.
     pub data: UniformSeries<'d>,
+}
+
+/// One row of the legend beside a trace plot: a short line sample and its label.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LegendEntry {
+    /// Text of the row, such as "m" or "HH1".
+    pub label: String,
+    /// Colour of the line sample.
+    pub color: Color32,
+    /// Style of the line sample.
+    pub style: LineStyle,
 }
 
 /// The decimated points of one series, its block extremes and what they were computed
@@ -109,7 +127,7 @@ pub struct TracePlot<'l> {
     x_label: &'l str,
     height: f32,
     link_group: Option<Id>,
-    legend: bool,
+    legend: Vec<LegendEntry>,
     x_span: Option<(f64, f64)>,
 }
 
@@ -123,7 +141,7 @@ impl<'l> TracePlot<'l> {
             x_label: "t (ms)",
             height: 160.0,
             link_group: None,
-            legend: true,
+            legend: Vec::new(),
             x_span: None,
         }
     }
@@ -153,9 +171,10 @@ impl<'l> TracePlot<'l> {
         self
     }
 
-    /// Shows or hides the legend (shown by default).
-    pub fn legend(mut self, legend: bool) -> Self {
-        self.legend = legend;
+    /// Shows `entries` in a column beside the plot, where they cover no data (no legend
+    /// by default). Hovering a line still names its series.
+    pub fn legend(mut self, entries: Vec<LegendEntry>) -> Self {
+        self.legend = entries;
         self
     }
 
@@ -178,9 +197,16 @@ impl<'l> TracePlot<'l> {
             x_span,
         } = self;
 
+        let legend_width = if legend.is_empty() {
+            0.0
+        } else {
+            SIDE_LEGEND_WIDTH
+        };
+        let plot_width = (ui.available_width() - legend_width).max(40.0);
+
         // One bucket per physical pixel: a min/max pair per pixel column is all a line can show.
         let pixels_per_point = ui.ctx().pixels_per_point();
-        let width_px = (ui.available_width() * pixels_per_point).max(1.0);
+        let width_px = (plot_width * pixels_per_point).max(1.0);
         let buckets = width_px.round() as usize;
         let mut full_x = full_x_range(series);
         if let Some((x_min, x_max)) = x_span.filter(|(a, b)| a.is_finite() && b > a) {
@@ -189,7 +215,8 @@ impl<'l> TracePlot<'l> {
 
         let mut plot = Plot::new(id)
             .height(height)
-            .x_grid_spacer(x_grid(ui.available_width()))
+            .width(plot_width)
+            .x_grid_spacer(x_grid(plot_width))
             .y_grid_spacer(y_grid(height))
             .x_axis_formatter(tick_label)
             .y_axis_formatter(tick_label)
@@ -197,11 +224,6 @@ impl<'l> TracePlot<'l> {
             .y_axis_label(y_label)
             .allow_scroll(false)
             .y_axis_min_width(36.0);
-        // A longer legend covers most of a small plot. Without it, the colours (model,
-        // variable) carry the meaning, and hovering a line names it.
-        if legend && series.len() <= MAX_LEGEND_ENTRIES {
-            plot = plot.legend(small_legend());
-        }
         if let Some(group) = link_group {
             plot = plot
                 .link_axis(group, Vec2b::new(true, false))
@@ -211,22 +233,80 @@ impl<'l> TracePlot<'l> {
             plot = plot.include_x(*full_x.start()).include_x(*full_x.end());
         }
 
-        plot.show(ui, |plot_ui| {
-            let x_range = if plot_ui.auto_bounds().x {
-                full_x.clone()
-            } else {
-                let bounds = plot_ui.plot_bounds();
-                bounds.min()[0]..=bounds.max()[0]
-            };
-            for s in series {
-                let points = cache.points(id, s, revision, x_range.clone(), buckets);
-                let line = Line::new(s.name, PlotPoints::Owned(points.to_vec()))
-                    .color(s.color)
-                    .width(1.5);
-                plot_ui.line(line);
+        ui.horizontal_top(|ui| {
+            plot.show(ui, |plot_ui| {
+                let x_range = if plot_ui.auto_bounds().x {
+                    full_x.clone()
+                } else {
+                    let bounds = plot_ui.plot_bounds();
+                    bounds.min()[0]..=bounds.max()[0]
+                };
+                for s in series {
+                    let points = cache.points(id, s, revision, x_range.clone(), buckets);
+                    let line = Line::new(s.name, PlotPoints::Owned(points.to_vec()))
+                        .color(s.color)
+                        .style(s.style)
+                        .width(1.5);
+                    plot_ui.line(line);
+                }
+            });
+            if !legend.is_empty() {
+                side_legend_ui(ui, &legend, height);
             }
         });
     }
+}
+
+/// Draws `entries` as a column of line samples and labels at most `height` points tall;
+/// rows that do not fit are counted in a last row.
+fn side_legend_ui(ui: &mut Ui, entries: &[LegendEntry], height: f32) {
+    let fitting = ((height / LEGEND_ROW_HEIGHT).floor() as usize).max(1);
+    let (shown, hidden) = if entries.len() > fitting {
+        (&entries[..fitting - 1], entries.len() + 1 - fitting)
+    } else {
+        (entries, 0)
+    };
+    ui.vertical(|ui| {
+        ui.set_width(SIDE_LEGEND_WIDTH - ui.spacing().item_spacing.x);
+        ui.spacing_mut().item_spacing.y = 1.0;
+        ui.add_space(4.0);
+        for entry in shown {
+            ui.horizontal(|ui| {
+                let (rect, _) =
+                    ui.allocate_exact_size(egui::vec2(22.0, 12.0), egui::Sense::hover());
+                let y = rect.center().y;
+                let points = [egui::pos2(rect.left(), y), egui::pos2(rect.right(), y)];
+                let stroke = egui::Stroke::new(1.5, entry.color);
+                let painter = ui.painter();
+                match entry.style {
+                    LineStyle::Solid => {
+                        painter.line_segment(points, stroke);
+                    }
+                    LineStyle::Dashed { length } => {
+                        painter.extend(egui::Shape::dashed_line(
+                            &points,
+                            stroke,
+                            length,
+                            length * 0.6,
+                        ));
+                    }
+                    LineStyle::Dotted { spacing } => {
+                        painter.extend(egui::Shape::dotted_line(
+                            &points,
+                            entry.color,
+                            spacing,
+                            1.5,
+                        ));
+                    }
+                }
+                let text = egui::RichText::new(&entry.label).small().color(entry.color);
+                ui.add(egui::Label::new(text).truncate());
+            });
+        }
+        if hidden > 0 {
+            ui.label(egui::RichText::new(format!("+{hidden} more")).small());
+        }
+    });
 }
 
 /// Smallest distance between two labelled x ticks, in points. egui_plot 0.38 draws an x
@@ -352,15 +432,25 @@ impl RasterPlot<'_> {
             row_names,
             separators,
         } = self;
+        // The legend sits beside the plot, as in the trace plots, so the time axes line up.
+        let plot_width = (ui.available_width() - SIDE_LEGEND_WIDTH).max(40.0);
+        let legend: Vec<LegendEntry> = groups
+            .iter()
+            .map(|group| LegendEntry {
+                label: group.name.to_owned(),
+                color: group.color,
+                style: LineStyle::Solid,
+            })
+            .collect();
         let mut plot = Plot::new(id_salt)
             .height(height)
-            .x_grid_spacer(x_grid(ui.available_width()))
+            .width(plot_width)
+            .x_grid_spacer(x_grid(plot_width))
             .x_axis_formatter(tick_label)
             .x_axis_label("t (ms)")
             .y_axis_label(y_label)
             .allow_scroll(false)
-            .y_axis_min_width(36.0)
-            .legend(small_legend());
+            .y_axis_min_width(36.0);
         if row_names.is_empty() {
             plot = plot
                 .y_grid_spacer(y_grid(height))
@@ -387,28 +477,36 @@ impl RasterPlot<'_> {
                 .link_cursor(group, Vec2b::new(true, false));
         }
 
-        plot.show(ui, |plot_ui| {
-            for &row in &separators {
-                let line = egui_plot::HLine::new("", row)
-                    .color(Color32::from_gray(110))
-                    .width(1.0);
-                plot_ui.hline(line);
-            }
-            for group in groups {
-                let points = group
-                    .spikes
-                    .into_iter()
-                    .map(|[row, t_ms]| [t_ms, row])
-                    .collect::<PlotPoints<'_>>();
-                let markers = Points::new(group.name, points)
-                    .shape(MarkerShape::Circle)
-                    .filled(true)
-                    .radius(1.8)
-                    .color(group.color);
-                plot_ui.points(markers);
-            }
+        ui.horizontal_top(|ui| {
+            raster_body_ui(ui, plot, groups, &separators);
+            side_legend_ui(ui, &legend, height);
         });
     }
+}
+
+/// Shows `plot` with the `separators` and a marker per spike of `groups`.
+fn raster_body_ui(ui: &mut Ui, plot: Plot<'_>, groups: Vec<RasterGroup<'_>>, separators: &[f64]) {
+    plot.show(ui, |plot_ui| {
+        for &row in separators {
+            let line = egui_plot::HLine::new("", row)
+                .color(Color32::from_gray(110))
+                .width(1.0);
+            plot_ui.hline(line);
+        }
+        for group in groups {
+            let points = group
+                .spikes
+                .into_iter()
+                .map(|[row, t_ms]| [t_ms, row])
+                .collect::<PlotPoints<'_>>();
+            let markers = Points::new(group.name, points)
+                .shape(MarkerShape::Circle)
+                .filled(true)
+                .radius(1.8)
+                .color(group.color);
+            plot_ui.points(markers);
+        }
+    });
 }
 
 /// Curves with at most this many points also get a marker per point.

@@ -8,7 +8,9 @@
 use egui::{Color32, Id, RichText, Ui};
 
 use crate::app::decimate::UniformSeries;
-use crate::app::plot::{DecimationCache, RasterGroup, RasterPlot, TracePlot, TraceSeries};
+use crate::app::plot::{
+    DecimationCache, LegendEntry, RasterGroup, RasterPlot, TracePlot, TraceSeries,
+};
 use crate::app::theme;
 use crate::preset::sim::ExperimentKind;
 use crate::sim::{SimOutput, Trace, TraceKind};
@@ -102,7 +104,7 @@ impl<'a> PlotSpec<'a> {
     }
 }
 
-/// Draws one trace plot of `traces`, coloured by model and variable.
+/// Draws one trace plot of `traces` with its legend beside it.
 fn trace_plot(
     ui: &mut Ui,
     cache: &mut DecimationCache,
@@ -111,12 +113,14 @@ fn trace_plot(
     sample_dt_ms: f64,
     view: &ViewParams,
 ) {
+    let (looks, legend) = trace_looks(traces, view.filter);
     let series: Vec<TraceSeries<'_>> = traces
         .iter()
-        .enumerate()
-        .map(|(index, trace)| TraceSeries {
+        .zip(&looks)
+        .map(|(trace, &(color, style))| TraceSeries {
             name: &trace.name,
-            color: trace_color(trace, index),
+            color,
+            style,
             data: UniformSeries {
                 values: &trace.values,
                 x0: 0.0,
@@ -128,23 +132,81 @@ fn trace_plot(
         .height(spec.height)
         .link_x(time_link())
         .x_span(0.0, view.duration_ms)
+        .legend(legend)
         .show(ui, cache, view.revision, &series);
 }
 
-/// Returns the colour of a trace: gates and conductances by variable, potentials and
-/// currents by model, shaded by their place in the plot so that neurons differ.
-fn trace_color(trace: &Trace, index: usize) -> Color32 {
-    let base = match trace.kind {
-        TraceKind::Gate | TraceKind::Conductance => theme::variable_color(&trace.name, theme::HH),
-        TraceKind::Current if trace.model == "input" => theme::INPUT,
-        _ => theme::model_color(&trace.model),
-    };
-    let rank = match trace.kind {
-        // Gates and conductances repeat per neuron in groups of three.
-        TraceKind::Gate | TraceKind::Conductance => index / 3,
-        _ => index,
-    };
-    theme::shade(base, rank)
+/// Colour of legend rows that stand for a line style rather than a colour.
+const STYLE_KEY_COLOR: Color32 = Color32::from_gray(190);
+
+/// Returns the colour and line style of each of `traces` and the legend that explains them.
+///
+/// A trace name reads `[filter] neuron [model] variable`, e.g. `40/0 A HH m` or
+/// `LIF1 unit2 u`. Gates and conductances take the colour of their variable and a line
+/// style per neuron; the units of an s-LIF2HH neuron take a colour per unit and a style per
+/// neuron; any other trace takes a distinct colour of its model per neuron. The legend lists
+/// each colour once, then each line style when there are several.
+fn trace_looks(
+    traces: &[&Trace],
+    filter: &str,
+) -> (Vec<(Color32, egui_plot::LineStyle)>, Vec<LegendEntry>) {
+    let mut color_keys: Vec<String> = Vec::new();
+    let mut style_keys: Vec<String> = Vec::new();
+    let mut legend = Vec::new();
+    let mut looks = Vec::with_capacity(traces.len());
+    for trace in traces {
+        let name = trace.name.strip_prefix(filter).unwrap_or(&trace.name);
+        let mut words: Vec<&str> = name.split_whitespace().collect();
+        let variable = words.pop().unwrap_or_default();
+        words.retain(|word| *word != "HH" && !word.contains("LIF2HH"));
+        let neuron = words.join(" ");
+        let by_variable = matches!(trace.kind, TraceKind::Gate | TraceKind::Conductance);
+        let (color_key, style_key) = match words.as_slice() {
+            _ if by_variable => (variable.to_owned(), neuron),
+            [cell, unit] if unit.starts_with("unit") => ((*unit).to_owned(), (*cell).to_owned()),
+            _ => (neuron, String::new()),
+        };
+        let color_rank = key_rank(&mut color_keys, &color_key);
+        let style_rank = key_rank(&mut style_keys, &style_key);
+        let fallback = theme::neuron_color(&trace.model, color_rank);
+        let color = if by_variable {
+            theme::variable_color(&color_key, fallback)
+        } else {
+            fallback
+        };
+        if color_rank == legend.len() {
+            legend.push(LegendEntry {
+                label: color_key,
+                color,
+                style: egui_plot::LineStyle::Solid,
+            });
+        }
+        looks.push((color, theme::neuron_style(style_rank)));
+    }
+    if style_keys.len() > 1 {
+        legend.extend(
+            style_keys
+                .into_iter()
+                .enumerate()
+                .map(|(rank, label)| LegendEntry {
+                    label,
+                    color: STYLE_KEY_COLOR,
+                    style: theme::neuron_style(rank),
+                }),
+        );
+    }
+    (looks, legend)
+}
+
+/// Returns the place of `key` in `keys`, appending it when new.
+fn key_rank(keys: &mut Vec<String>, key: &str) -> usize {
+    match keys.iter().position(|k| k == key) {
+        Some(rank) => rank,
+        None => {
+            keys.push(key.to_owned());
+            keys.len() - 1
+        }
+    }
 }
 
 /// Draws the spike rasters: one per model for the fully connected net (all 138 neurons),
@@ -296,6 +358,37 @@ pub fn format_value(value: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn trace(name: &str, model: &str, kind: TraceKind) -> Trace {
+        Trace::new(name, model, kind, "", 0)
+    }
+
+    #[test]
+    fn gate_legend_lists_variables_then_neurons() {
+        let traces: Vec<Trace> = ["HH1 m", "HH1 n", "HH2 m", "HH2 n"]
+            .into_iter()
+            .map(|name| trace(name, "HH", TraceKind::Gate))
+            .collect();
+        let refs: Vec<&Trace> = traces.iter().collect();
+        let (looks, legend) = trace_looks(&refs, "");
+        let labels: Vec<&str> = legend.iter().map(|e| e.label.as_str()).collect();
+        assert_eq!(labels, ["m", "n", "HH1", "HH2"]);
+        assert_eq!(looks[0].0, looks[2].0, "m keeps one colour");
+        assert_ne!(looks[0].1, looks[2].1, "each neuron has its own line style");
+    }
+
+    #[test]
+    fn unit_legend_splits_units_and_cells() {
+        let traces: Vec<Trace> = ["LIF1 unit1 u", "LIF1 unit2 u", "LIF2 unit1 u"]
+            .into_iter()
+            .map(|name| trace(name, "s-LIF2HH", TraceKind::Voltage))
+            .collect();
+        let refs: Vec<&Trace> = traces.iter().collect();
+        let (looks, legend) = trace_looks(&refs, "");
+        let labels: Vec<&str> = legend.iter().map(|e| e.label.as_str()).collect();
+        assert_eq!(labels, ["unit1", "unit2", "LIF1", "LIF2"]);
+        assert_ne!(looks[0].0, looks[1].0, "units differ in colour");
+    }
 
     #[test]
     fn metric_values_format_readably() {

@@ -103,6 +103,60 @@ pub fn shade(base: Color32, rank: usize) -> Color32 {
     base.lerp_to_gamma(toward, step.min(0.75))
 }
 
+/// Distinct colours for the neurons of the HH model in one plot, from the HH orange through
+/// yellow, red and pale sand, so that every trace stays visible on the dark background.
+pub const HH_NEURONS: [Color32; 4] = [
+    HH,
+    Color32::from_rgb(255, 236, 140),
+    Color32::from_rgb(235, 95, 60),
+    Color32::from_rgb(190, 140, 90),
+];
+
+/// Distinct colours for the neurons (or units) of a LIF2HH model in one plot, from the
+/// LIF2HH sky blue through deep blue, violet and pale cyan.
+pub const LIF2HH_NEURONS: [Color32; 4] = [
+    LIF2HH,
+    Color32::from_rgb(40, 110, 255),
+    Color32::from_rgb(175, 140, 255),
+    Color32::from_rgb(170, 245, 245),
+];
+
+/// Distinct greys for the input currents of several neurons in one plot.
+pub const INPUT_NEURONS: [Color32; 4] = [
+    INPUT,
+    Color32::from_gray(245),
+    Color32::from_gray(130),
+    Color32::from_rgb(200, 180, 150),
+];
+
+/// Returns the colour of the `rank`-th neuron of `model` (`HH`, a LIF2HH name or `input`)
+/// in one plot: distinct colours for the first four, then lighter and darker shades.
+pub fn neuron_color(model: &str, rank: usize) -> Color32 {
+    let palette = if model == "input" {
+        &INPUT_NEURONS
+    } else if model_color(model) == LIF2HH {
+        &LIF2HH_NEURONS
+    } else {
+        &HH_NEURONS
+    };
+    let base = palette[rank % palette.len()];
+    shade(base, rank / palette.len())
+}
+
+/// Line styles that tell neurons apart when colour already names the variable (gates,
+/// conductances, the units of one s-LIF2HH neuron): solid, long dashes, short dashes, dots.
+pub const NEURON_STYLES: [egui_plot::LineStyle; 4] = [
+    egui_plot::LineStyle::Solid,
+    egui_plot::LineStyle::Dashed { length: 8.0 },
+    egui_plot::LineStyle::Dashed { length: 2.5 },
+    egui_plot::LineStyle::Dotted { spacing: 6.0 },
+];
+
+/// Returns the line style of the `rank`-th neuron, cycling through [`NEURON_STYLES`].
+pub fn neuron_style(rank: usize) -> egui_plot::LineStyle {
+    NEURON_STYLES[rank % NEURON_STYLES.len()]
+}
+
 /// Returns the colour of the `index`-th training run.
 pub fn run_color(index: usize) -> Color32 {
     RUN_COLORS[index % RUN_COLORS.len()]
@@ -139,6 +193,18 @@ mod tests {
         assert_eq!(shade(HH, 0), HH);
         assert_ne!(shade(HH, 1), HH);
         assert_ne!(shade(HH, 2), shade(HH, 1));
+    }
+
+    #[test]
+    fn neuron_colors_differ_within_model() {
+        for model in ["HH", "s-LIF2HH", "input"] {
+            let colors: Vec<_> = (0..8).map(|rank| neuron_color(model, rank)).collect();
+            for (i, a) in colors.iter().enumerate() {
+                for b in &colors[i + 1..] {
+                    assert_ne!(a, b, "{model}");
+                }
+            }
+        }
     }
 
     #[test]
