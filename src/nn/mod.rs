@@ -41,15 +41,6 @@ pub enum NnError {
         /// The accepted names, comma separated.
         expected: String,
     },
-    /// Occurs when a candle operation fails (shape mismatch, missing tensor, I/O).
-    #[error("{context}: {source}")]
-    Candle {
-        /// What was being done.
-        context: String,
-        /// The candle error.
-        #[source]
-        source: candle_core::Error,
-    },
 }
 
 /// A classifier with two task heads.
