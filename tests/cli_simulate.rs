@@ -198,3 +198,32 @@ fn dt_not_dividing_lif_step_blames_dt() {
     assert!(stderr.contains("invalid dt_ms = 0.003"), "{stderr}");
     assert!(stderr.contains("must divide chain.lif_dt_ms"), "{stderr}");
 }
+
+#[test]
+fn missing_preset_is_reported_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nope.ron").display().to_string();
+    let out = dir.path().join("out").display().to_string();
+    let result = hhlab(&["simulate", &missing, "--out", &out]);
+    assert!(!result.status.success());
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(
+        stderr.contains(&format!("preset file not found: {missing}")),
+        "{stderr}"
+    );
+    assert_eq!(stderr.matches("not found").count(), 1, "{stderr}");
+}
+
+#[test]
+fn training_preset_gets_train_hint() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out").display().to_string();
+    let result = hhlab(&["simulate", &preset("multitask-ANN.ron"), "--out", &out]);
+    assert!(!result.status.success());
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(
+        stderr.contains("this looks like a training preset"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("hhlab train"), "{stderr}");
+}

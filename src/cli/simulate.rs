@@ -41,7 +41,17 @@ pub struct SimulateArgs {
 
 /// Runs `hhlab simulate`.
 pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
-    let preset: SimPreset = load_ron(&args.preset)?;
+    let preset: SimPreset = load_ron(&args.preset).map_err(|error| {
+        let text = error.to_string();
+        if text.contains("unknown field `model`") {
+            anyhow::anyhow!(
+                "{text}\nhint: this looks like a training preset; run `hhlab train {} --out DIR`",
+                args.preset.display()
+            )
+        } else {
+            error.into()
+        }
+    })?;
     let preset = apply_overrides(preset, &args.sets)?;
 
     let replaced = hhlab::export::prepare_sim_folder(&args.out)?;

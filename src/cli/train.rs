@@ -52,7 +52,18 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     let preset = if args.resume {
         resumed_preset(&args, &sets)?
     } else {
-        AnyTrainPreset::load(&args.preset, &sets)?
+        AnyTrainPreset::load(&args.preset, &sets).map_err(|error| {
+            let text = error.to_string();
+            if text.contains("unknown field `name`") || text.contains("unknown field `experiment`")
+            {
+                anyhow::anyhow!(
+                    "{text}\nhint: this looks like a simulation preset; run `hhlab simulate {} --out DIR`",
+                    args.preset.display()
+                )
+            } else {
+                error.into()
+            }
+        })?
     };
     let data_dir = resolve_data_dir(args.data_dir.as_deref())?;
 

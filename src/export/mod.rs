@@ -35,9 +35,7 @@ pub fn prepare_sim_folder(dir: &Path) -> Result<Vec<&'static str>, ExportError> 
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
     /// Occurs when a folder cannot be created or a file cannot be written.
-    #[error(
-        "cannot write {path}: {source}; choose a folder you can write to (for example with --out)"
-    )]
+    #[error("cannot write {path}; choose a folder you can write to (for example with --out)")]
     Io {
         /// The file or folder.
         path: PathBuf,
@@ -45,7 +43,7 @@ pub enum ExportError {
         source: std::io::Error,
     },
     /// Occurs when the CSV writer fails.
-    #[error("cannot write CSV file {path}: {source}; choose a folder you can write to")]
+    #[error("cannot write CSV file {path}; choose a folder you can write to")]
     Csv {
         /// The file.
         path: PathBuf,

@@ -38,14 +38,18 @@ pub enum PresetError {
         expected_fields: Vec<String>,
     },
     /// Occurs when a preset file cannot be read or written.
-    #[error(
-        "cannot access preset file {path}: {source}; check that the path exists and is writable"
-    )]
+    #[error("cannot access preset file {path}; check that it is readable and writable")]
     Io {
         /// The file.
         path: PathBuf,
         /// The underlying error.
         source: std::io::Error,
+    },
+    /// Occurs when a preset file does not exist.
+    #[error("preset file not found: {path}")]
+    NotFound {
+        /// The file.
+        path: PathBuf,
     },
     /// Occurs when a `--set FIELD=VALUE` override is malformed or names an unknown field.
     #[error("invalid override {field}={value}: {message}")]
@@ -79,11 +83,24 @@ fn expected_suffix(expected: &[String]) -> String {
 
 /// Reads and parses a RON preset file.
 pub fn load_ron<T: DeserializeOwned>(path: &Path) -> Result<T, PresetError> {
-    let text = std::fs::read_to_string(path).map_err(|source| PresetError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let text = read_preset_text(path)?;
     parse_ron(&text, &path.display().to_string())
+}
+
+/// Reads a preset file as text; a missing file gives [`PresetError::NotFound`].
+pub fn read_preset_text(path: &Path) -> Result<String, PresetError> {
+    std::fs::read_to_string(path).map_err(|source| {
+        if source.kind() == std::io::ErrorKind::NotFound {
+            PresetError::NotFound {
+                path: path.to_path_buf(),
+            }
+        } else {
+            PresetError::Io {
+                path: path.to_path_buf(),
+                source,
+            }
+        }
+    })
 }
 
 /// Parses a RON preset from text; `origin` names the text in errors (a path or a label).
@@ -378,7 +395,7 @@ mod tests {
     #[test]
     fn load_missing_file_names_path() {
         let err = load_ron::<Outer>(Path::new("/nonexistent/p.ron")).unwrap_err();
-        assert!(err.to_string().contains("/nonexistent/p.ron"), "{err}");
+        assert_eq!(err.to_string(), "preset file not found: /nonexistent/p.ron");
     }
 
     #[test]

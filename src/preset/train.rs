@@ -245,10 +245,7 @@ pub enum AnyTrainPreset {
 impl AnyTrainPreset {
     /// Reads a preset file of either kind, applies overrides and validates the result.
     pub fn load(path: &Path, sets: &[String]) -> Result<Self, PresetError> {
-        let text = std::fs::read_to_string(path).map_err(|source| PresetError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text = super::read_preset_text(path)?;
         let origin = path.display().to_string();
         if leading_struct_name(&text) == Some("MnistMlpPreset") {
             let preset: MnistMlpPreset = parse_ron(&text, &origin)?;
