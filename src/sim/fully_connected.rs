@@ -495,7 +495,20 @@ impl FullyConnectedSim {
                 ));
                 continue;
             }
-            let class = counts.iter().position(|&c| c == best).unwrap_or(0);
+            // Ties go to the class that reached the top count first (earliest last onset).
+            let tied: Vec<usize> = (0..OUTPUTS).filter(|&c| counts[c] == best).collect();
+            let reached_ms = |c: usize| outputs[c].pair.onsets_ms[k][best - 1];
+            let class = tied
+                .iter()
+                .copied()
+                .min_by(|&a, &b| reached_ms(a).total_cmp(&reached_ms(b)))
+                .unwrap_or(0);
+            if tied.len() > 1 {
+                notes.push(format!(
+                    "{model}: tie between output classes {tied:?} at {best} spikes; \
+                     predicted class {class} reached {best} spikes first"
+                ));
+            }
             metrics.push(Metric::new(
                 &format!("predicted class {model}"),
                 class as f64,
