@@ -23,13 +23,19 @@ pub struct TrainArgs {
     /// MNIST classifier for the simulation (presets/mnist-mlp.ron).
     pub preset: PathBuf,
     /// Run folder to write; created when missing.
-    #[arg(long)]
+    #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
     /// Seed of weights, pairing, shuffles and noise; replaces the preset's `seed`.
     #[arg(long)]
     pub seed: Option<u64>,
     /// Replaces a preset field, FIELD=VALUE with VALUE in RON syntax (repeatable), e.g.
-    /// --set epochs=1 --set learning_rate=0.001.
+    /// --set epochs=1 --set learning_rate=0.001. Fields: model (LIF_fc, HH_fc, ANN, CNN, ...),
+    /// dataset, epochs, batch_size (samples per step), learning_rate (Adam step size),
+    /// weight_decay (L2 factor), lr_milestones (epochs where the rate drops), lr_gamma (rate
+    /// factor at each milestone), train_samples and test_samples (Some(n) or None for all),
+    /// noise_amplitude (amplitude of the fixed input noise, pixels on the 0-255 scale), seed,
+    /// scale_to_unit (true divides pixels by 255),
+    /// threads (Some(n) or None).
     #[arg(long = "set", value_name = "FIELD=VALUE")]
     pub sets: Vec<String>,
     /// Folder holding mnist/ and fashion-mnist/ (default: $HHLAB_DATA, else the platform
