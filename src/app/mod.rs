@@ -238,10 +238,13 @@ impl HhlabApp {
             ui.separator();
             ui.selectable_value(&mut self.tab, Tab::Simulation, "Simulation");
             ui.selectable_value(&mut self.tab, Tab::Training, "Training");
-            ui.separator();
-            ui.label(RichText::new("HH").strong().color(theme::HH));
-            ui.label("vs");
-            ui.label(RichText::new("LIF2HH").strong().color(theme::LIF2HH));
+            // The colour key concerns the neuron models, which only the Simulation tab shows.
+            if self.tab == Tab::Simulation {
+                ui.separator();
+                ui.label(RichText::new("HH").strong().color(theme::HH));
+                ui.label("vs");
+                ui.label(RichText::new("LIF2HH").strong().color(theme::LIF2HH));
+            }
             if let Some((color, text)) = &self.status {
                 ui.separator();
                 ui.label(RichText::new(text).color(*color));

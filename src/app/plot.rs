@@ -257,8 +257,8 @@ impl<'l> TracePlot<'l> {
     }
 }
 
-/// Draws `entries` as a column of line samples and labels at most `height` points tall;
-/// rows that do not fit are counted in a last row.
+/// Draws `entries` as a column of line samples and labels at most `height` points tall.
+/// Rows that do not fit are counted in a last row.
 fn side_legend_ui(ui: &mut Ui, entries: &[LegendEntry], height: f32) {
     let fitting = ((height / LEGEND_ROW_HEIGHT).floor() as usize).max(1);
     let (shown, hidden) = if entries.len() > fitting {
@@ -417,6 +417,9 @@ pub struct RasterPlot<'l> {
     /// Names of rows 1, 2, … (index 0 names row 1) shown on the y axis instead of numbers;
     /// empty for numeric rows.
     pub row_names: Vec<String>,
+    /// Time range kept in view while the plot follows its data, in ms, so that the raster
+    /// spans the same axis as the trace plots.
+    pub x_span: (f64, f64),
     /// Rows between which a horizontal line is drawn (e.g. 127.5 between two layers).
     pub separators: Vec<f64>,
 }
@@ -430,6 +433,7 @@ impl RasterPlot<'_> {
             height,
             link_group,
             row_names,
+            x_span,
             separators,
         } = self;
         // The legend sits beside the plot, as in the trace plots, so the time axes line up.
@@ -451,6 +455,9 @@ impl RasterPlot<'_> {
             .y_axis_label(y_label)
             .allow_scroll(false)
             .y_axis_min_width(36.0);
+        if x_span.0.is_finite() && x_span.1 > x_span.0 {
+            plot = plot.include_x(x_span.0).include_x(x_span.1);
+        }
         if row_names.is_empty() {
             plot = plot
                 .y_grid_spacer(y_grid(height))
@@ -536,8 +543,12 @@ pub struct CurvePlot<'l> {
     /// Height in points.
     pub height: f32,
     /// The x axis spans at least 0 to this (e.g. the epochs of the longest run), so a
-    /// curve of one point does not fill the axis alone.
+    /// curve of one point does not fill the axis alone. Values below 1 count as 1, so that
+    /// an empty plot also starts at 0.
     pub x_max: f64,
+    /// The y axis spans at least this range (0 to 100 for an accuracy in %), so that an
+    /// empty plot shows no negative values.
+    pub y_range: (f64, f64),
 }
 
 impl CurvePlot<'_> {
@@ -549,7 +560,13 @@ impl CurvePlot<'_> {
             y_label,
             height,
             x_max,
+            y_range,
         } = self;
+        let x_max = if x_max.is_finite() {
+            x_max.max(1.0)
+        } else {
+            1.0
+        };
         let plot = Plot::new(id_salt)
             .height(height)
             .x_grid_spacer(x_grid(ui.available_width()))
@@ -559,7 +576,9 @@ impl CurvePlot<'_> {
             .x_axis_label(x_label)
             .y_axis_label(y_label)
             .include_x(0.0)
-            .include_x(if x_max.is_finite() { x_max } else { 0.0 })
+            .include_x(x_max)
+            .include_y(y_range.0)
+            .include_y(y_range.1)
             .allow_scroll(false)
             .y_axis_min_width(36.0)
             .legend(small_legend());

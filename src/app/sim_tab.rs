@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use egui::{Color32, RichText, Ui};
 
 use crate::app::plot::DecimationCache;
-use crate::app::sim_view::{metrics_ui, plots_ui, ViewParams};
+use crate::app::sim_view::{metrics_ui, plots_ui, MetricsContext, ViewParams};
 use crate::app::sim_worker::{SimCommand, SimSnapshot, SimWorker};
 use crate::app::theme;
 use crate::neuron::stimulus::Waveform;
@@ -292,8 +292,15 @@ impl SimTab {
             .resizable(true)
             .default_size(270.0)
             .show(ui, |ui| {
+                let shown = self.sent.as_ref().unwrap_or(&self.preset);
+                let context = MetricsContext {
+                    experiment: shown.experiment,
+                    reference_chain: *shown == SimPreset::chain(Waveform::Square),
+                    error: self.snapshot.error.as_deref(),
+                    stopped_at_ms: self.reached_ms(),
+                };
                 egui::ScrollArea::vertical().show(ui, |ui| match &self.snapshot.output {
-                    Some(output) => metrics_ui(ui, output),
+                    Some(output) => metrics_ui(ui, output, &context),
                     None => {
                         ui.label("no output yet");
                     }
@@ -319,6 +326,16 @@ impl SimTab {
         });
     }
 
+    /// Returns the simulated time reached: the worker's clock, or the end of the recorded
+    /// traces when they reach further (a run stopped by an error mid-batch).
+    pub fn reached_ms(&self) -> f64 {
+        let recorded_ms = self.snapshot.output.as_ref().map_or(0.0, |output| {
+            let samples = output.traces.first().map_or(0, |trace| trace.values.len());
+            samples.saturating_sub(1) as f64 * output.sample_dt_ms
+        });
+        self.snapshot.t_ms.max(recorded_ms)
+    }
+
     fn status_ui(&self, ui: &mut Ui) {
         let snapshot = &self.snapshot;
         ui.horizontal(|ui| {
@@ -336,7 +353,8 @@ impl SimTab {
             };
             ui.label(format!(
                 "t = {:.2} / {:.2} ms · {state}",
-                snapshot.t_ms, snapshot.duration_ms
+                self.reached_ms(),
+                snapshot.duration_ms
             ));
             if snapshot.computing {
                 let fraction = if snapshot.duration_ms > 0.0 {

@@ -143,8 +143,8 @@ const STYLE_KEY_COLOR: Color32 = Color32::from_gray(190);
 ///
 /// A trace name reads `[filter] neuron [model] variable`, e.g. `40/0 A HH m` or
 /// `LIF1 unit2 u`. Gates and conductances take the colour of their variable and a line
-/// style per neuron; the units of an s-LIF2HH neuron take a colour per unit and a style per
-/// neuron; any other trace takes a distinct colour of its model per neuron. The legend lists
+/// style per neuron. The units of an s-LIF2HH neuron take a colour per unit and a style per
+/// neuron. Any other trace takes a distinct colour of its model per neuron. The legend lists
 /// each colour once, then each line style when there are several.
 fn trace_looks(
     traces: &[&Trace],
@@ -245,6 +245,7 @@ fn rasters_ui(ui: &mut Ui, output: &SimOutput, view: &ViewParams, height: f32) {
                     height,
                     link_group: Some(time_link()),
                     row_names: Vec::new(),
+                    x_span: (0.0, view.duration_ms),
                     // Hidden neurons 0–127 below the line, output neurons 128–137 above it.
                     separators: vec![127.5],
                 };
@@ -286,42 +287,47 @@ fn rasters_ui(ui: &mut Ui, output: &SimOutput, view: &ViewParams, height: f32) {
         height,
         link_group: Some(time_link()),
         row_names,
+        x_span: (0.0, view.duration_ms),
         separators: Vec::new(),
     };
     raster.show(ui, vec![hh, lif]);
 }
 
-/// Draws the metrics panel: spike counts and first onsets so far, the end-of-run metrics and
-/// the notes.
-pub fn metrics_ui(ui: &mut Ui, output: &SimOutput) {
-    ui.label(RichText::new("Spikes").strong());
-    egui::Grid::new("spike counts")
-        .striped(true)
-        .num_columns(4)
-        .show(ui, |ui| {
-            ui.label("neuron");
-            ui.label("model");
-            ui.label("count");
-            ui.label("first onset");
-            ui.end_row();
-            // The fully connected net has 276 trains: list the output layer only.
-            let many = output.spikes.len() > 40;
-            for train in output.spikes.iter().filter(|t| !many || t.neuron >= 128) {
-                let color = theme::model_color(&train.model);
-                ui.label(RichText::new(&train.label).color(color));
-                ui.label(&train.model);
-                ui.label(format!("{}", train.onsets_ms.len()));
-                match train.onsets_ms.first() {
-                    Some(t) => ui.label(format!("{t:.3} ms")),
-                    None => ui.label("–"),
-                };
-                ui.end_row();
-            }
-        });
+/// Run facts the metrics panel shows besides the output.
+pub struct MetricsContext<'a> {
+    /// Experiment that produced the output.
+    pub experiment: ExperimentKind,
+    /// Whether the run is the reference chain under the square wave, for which the
+    /// reference code also gives unequal spike counts.
+    pub reference_chain: bool,
+    /// The error that stopped the run before its end, if any.
+    pub error: Option<&'a str>,
+    /// Time reached when the run stopped, in ms.
+    pub stopped_at_ms: f64,
+}
 
-    ui.separator();
+/// Note shown under a chain count mismatch with the reference square wave.
+const REFERENCE_COUNTS_NOTE: &str = "This matches the reference: the published MATLAB code \
+     also gives HH 7 and LIF 6 spikes under this square wave. Under const and sine the \
+     counts are equal and the metrics show.";
+
+/// Note on the first spike of every neuron near 5 ms in the rest-at-−65 networks.
+const INITIAL_STATE_NOTE: &str = "Every neuron fires once near 5 ms, even with zero input: \
+     the run starts, as the reference code does, at u = -70 mV with the gates not at their \
+     resting values, and the neuron relaxes through one spike.";
+
+/// Draws the metrics panel: the end-of-run metrics and the notes first, then the spike
+/// counts and first onsets so far.
+pub fn metrics_ui(ui: &mut Ui, output: &SimOutput, context: &MetricsContext<'_>) {
     ui.label(RichText::new("Metrics").strong());
-    if output.metrics.is_empty() {
+    if context.error.is_some() {
+        let text = format!(
+            "no metrics: the run stopped at t = {:.2} ms, before its end, because of the \
+             error shown above the plots",
+            context.stopped_at_ms
+        );
+        ui.label(RichText::new(text).color(theme::ERROR));
+    } else if output.metrics.is_empty() {
         ui.label("computed when the run reaches its end");
     }
     egui::Grid::new("metrics")
@@ -342,17 +348,87 @@ pub fn metrics_ui(ui: &mut Ui, output: &SimOutput) {
     for note in &output.notes {
         ui.label(RichText::new(note).color(theme::WARNING));
     }
+    let count_mismatch = output
+        .notes
+        .iter()
+        .any(|note| note.contains("equal counts"));
+    if context.reference_chain && count_mismatch {
+        ui.label(REFERENCE_COUNTS_NOTE);
+    }
+    if matches!(
+        context.experiment,
+        ExperimentKind::Xor | ExperimentKind::FullyConnected
+    ) {
+        ui.label(
+            RichText::new("Each neuron fires once near 5 ms, even without input (hover for why)")
+                .weak(),
+        )
+        .on_hover_text(INITIAL_STATE_NOTE);
+    }
+
+    ui.separator();
+    ui.label(RichText::new("Spikes").strong());
+    egui::Grid::new("spike counts")
+        .striped(true)
+        .num_columns(4)
+        .show(ui, |ui| {
+            ui.label("neuron");
+            ui.label("model");
+            ui.label("count");
+            ui.label("first onset");
+            ui.end_row();
+            // The fully connected net has 276 trains: list the output layer only.
+            let many = output.spikes.len() > 40;
+            for train in output.spikes.iter().filter(|t| !many || t.neuron >= 128) {
+                let color = theme::model_color(&train.model);
+                ui.label(RichText::new(&train.label).color(color));
+                ui.label(&train.model);
+                ui.label(format_value(train.onsets_ms.len() as f64));
+                match train.onsets_ms.first() {
+                    Some(t) => ui.label(format!("{} ms", format_value(*t))),
+                    None => ui.label("–"),
+                };
+                ui.end_row();
+            }
+        });
 }
 
-/// Formats a metric: integers without decimals, others with four significant digits.
+/// Significant digits of a metric: enough to tell an agreement of 0.999975 from 1.
+const SIGNIFICANT_DIGITS: i32 = 6;
+
+/// Formats a metric or count in one format: six significant digits without trailing zeros
+/// (12, 0.25, 0.999975), and scientific notation below 1e-4 or from 1e9 on.
 pub fn format_value(value: f64) -> String {
-    if value.fract() == 0.0 && value.abs() < 1e9 {
-        format!("{value:.0}")
-    } else if value.abs() >= 1e-3 && value.abs() < 1e5 {
-        format!("{value:.4}")
-    } else {
-        format!("{value:.3e}")
+    if !value.is_finite() {
+        return format!("{value}");
     }
+    let magnitude = value.abs();
+    if value != 0.0 && !(1e-4..1e9).contains(&magnitude) {
+        return format!("{value:.3e}");
+    }
+    let leading = if value == 0.0 {
+        0
+    } else {
+        magnitude.log10().floor() as i32
+    };
+    let mut decimals = (SIGNIFICANT_DIGITS - 1 - leading).clamp(0, 12) as usize;
+    loop {
+        let text = trim_zeros(format!("{value:.decimals$}"));
+        // A value just short of an integer would print as that integer: add digits.
+        let rounded_to_integer = !text.contains('.') && value.fract() != 0.0;
+        if !rounded_to_integer || decimals >= 12 {
+            return text;
+        }
+        decimals += 1;
+    }
+}
+
+/// Removes trailing zeros after a decimal point, and the point when nothing follows it.
+fn trim_zeros(text: String) -> String {
+    if !text.contains('.') {
+        return text;
+    }
+    text.trim_end_matches('0').trim_end_matches('.').to_owned()
 }
 
 #[cfg(test)]
@@ -393,7 +469,11 @@ mod tests {
     #[test]
     fn metric_values_format_readably() {
         assert_eq!(format_value(12.0), "12");
-        assert_eq!(format_value(0.25), "0.2500");
+        assert_eq!(format_value(0.25), "0.25");
         assert_eq!(format_value(1.5e-5), "1.500e-5");
+        // An agreement of 39,999 bins in 40,000 must not read as 1.
+        assert_eq!(format_value(0.999975), "0.999975");
+        assert_eq!(format_value(0.9999999), "0.9999999");
+        assert_eq!(format_value(10.534), "10.534");
     }
 }

@@ -363,6 +363,7 @@ impl TrainTab {
             y_label: "training loss (nats)",
             height,
             x_max: max_steps as f64,
+            y_range: (0.0, 1.0),
         };
         loss_plot.show(ui, &curves(|run| &run.train_loss));
         ui.columns(2, |columns| {
@@ -372,6 +373,7 @@ impl TrainTab {
                 y_label: "task 1 test accuracy (%)",
                 height,
                 x_max: max_epochs as f64,
+                y_range: (0.0, 100.0),
             };
             task1_plot.show(&mut columns[0], &curves(|run| &run.test_accuracy_task1));
             let task2_plot = CurvePlot {
@@ -509,18 +511,54 @@ pub fn path_row_ui(ui: &mut Ui, name: &str, value: &mut String, hint: &str) {
     });
 }
 
-/// Returns a fresh run folder under `parent`: model, dataset, seed and the start time in
-/// seconds since the Unix epoch, with a counter appended if that folder exists or is in
-/// `taken` (runs started this second whose workers have not created their folder yet).
+/// Formats `secs` since the Unix epoch as `YYYYMMDD-HHMMSS`.
+///
+/// NOTE: the time is UTC, not local time, because no time-zone crate is a dependency.
+fn timestamp_label(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let second_of_day = secs % 86_400;
+    let (year, month, day) = civil_date(days);
+    format!(
+        "{year:04}{month:02}{day:02}-{:02}{:02}{:02}",
+        second_of_day / 3600,
+        second_of_day / 60 % 60,
+        second_of_day % 60
+    )
+}
+
+/// Converts days since 1970-01-01 to a proleptic Gregorian (year, month, day), counting in
+/// 400-year eras that start on March 1 so that the leap day ends each year.
+fn civil_date(days: i64) -> (i64, u32, u32) {
+    let shifted = days + 719_468;
+    let era = shifted.div_euclid(146_097);
+    let day_of_era = shifted.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_index = (5 * day_of_year + 2) / 153;
+    let day = (day_of_year - (153 * month_index + 2) / 5 + 1) as u32;
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    } as u32;
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+/// Returns a fresh run folder under `parent`: model, dataset, seed and the start time as
+/// `YYYYMMDD-HHMMSS`, with a counter appended if that folder exists or is in `taken` (runs
+/// started this second whose workers have not created their folder yet).
 fn new_run_dir(parent: &Path, preset: &TrainPreset, taken: &[&Path]) -> PathBuf {
     let secs = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
     let base = format!(
-        "{}-{:?}-seed{}-{secs}",
+        "{}-{:?}-seed{}-{}",
         preset.model.name(),
         preset.dataset,
-        preset.seed
+        preset.seed,
+        timestamp_label(secs)
     );
     let mut dir = parent.join(&base);
     let mut counter = 2;
@@ -546,6 +584,15 @@ fn format_duration(duration: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timestamp_label_reads_utc_date() {
+        // 1_796_409_012 s is 2026-12-04 18:30:12 UTC (date -u -d @1796409012).
+        assert_eq!(timestamp_label(1_796_409_012), "20261204-183012");
+        assert_eq!(timestamp_label(0), "19700101-000000");
+        // 2024-02-29 00:00:00 UTC, a leap day.
+        assert_eq!(timestamp_label(1_709_164_800), "20240229-000000");
+    }
 
     #[test]
     fn default_form_is_valid() {
