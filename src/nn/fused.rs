@@ -10,10 +10,13 @@
 //! through the reset factor `1 − s`. `tests` at the bottom check values and
 //! gradients against the unrolled tensor-op version.
 //!
+//! The backward passes of the LIF and HH ops run their chunks in parallel on rayon's pool.
+//!
 //! Layouts: currents `(T_in, N)` flattened, with `T_in` 1 (the same current every step) or
 //! T; outputs either spikes `(T, N)` or rates `(N)` (spike count / T).
 
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Result, Shape, Storage, Tensor};
+use rayon::prelude::*;
 
 use crate::nn::hh::{HhGates, HhLayerParams};
 use crate::nn::lif::LifParams;
@@ -161,9 +164,37 @@ fn with_f32<R>(tensor: &Tensor, op: &str, f: impl FnOnce(&[f32]) -> R) -> Result
     }
 }
 
-/// Adds `value` to the current gradient slot of step t (summed over t when `t_in` = 1).
-fn add_current_grad(out: &mut [f32], layout: &TimeLayout, t: usize, j: usize, value: f32) {
-    out[layout.row(t) + j] += value;
+/// Runs `chunk_grad(start, len)` on every chunk of neurons in parallel and assembles the
+/// current gradient `(T_in, N)`. Each chunk returns its own `(T_in, len)` gradient (summed
+/// over steps when `T_in` is 1).
+fn chunked_current_grads(
+    time: &TimeLayout,
+    chunk_grad: impl Fn(usize, usize) -> Vec<f32> + Sync,
+) -> Vec<f32> {
+    let starts: Vec<usize> = (0..time.neurons).step_by(CHUNK).collect();
+    let parts: Vec<Vec<f32>> = starts
+        .par_iter()
+        .map(|&start| chunk_grad(start, CHUNK.min(time.neurons - start)))
+        .collect();
+
+    let mut out = vec![0f32; time.t_in * time.neurons];
+    for (&start, part) in starts.iter().zip(&parts) {
+        let len = part.len() / time.t_in;
+        for r in 0..time.t_in {
+            let dst = r * time.neurons + start;
+            out[dst..dst + len].copy_from_slice(&part[r * len..(r + 1) * len]);
+        }
+    }
+    out
+}
+
+/// Row of step t in a chunk's `(T_in, len)` gradient.
+fn local_row(time: &TimeLayout, t: usize, len: usize) -> usize {
+    if time.t_in == 1 {
+        0
+    } else {
+        t * len
+    }
 }
 
 fn window_pass(x: f32, threshold: f32, window: f32) -> f32 {
@@ -217,17 +248,16 @@ impl CustomOp1 for LifOp {
         let steps = self.steps;
         let grad_currents = with_f32(arg, "lif backward", |currents| {
             with_f32(grad_res, "lif backward", |grad| {
-                let mut out = vec![0f32; time.t_in * time.neurons];
-                let mut mem_hist = vec![0f32; steps * CHUNK];
-                for start in (0..time.neurons).step_by(CHUNK) {
-                    let len = CHUNK.min(time.neurons - start);
+                chunked_current_grads(&time, |start, len| {
+                    let mut out = vec![0f32; time.t_in * len];
+                    let mut mem_hist = vec![0f32; steps * len];
                     // Recompute the chunk's potentials mem_t.
                     for c in 0..len {
                         let (mut mem, mut fired) = (0f32, 0f32);
                         for t in 0..steps {
                             mem = mem * decay * (1.0 - fired) + currents[time.row(t) + start + c];
                             fired = f32::from(mem > threshold);
-                            mem_hist[t * CHUNK + c] = mem;
+                            mem_hist[t * len + c] = mem;
                         }
                     }
                     // Backpropagate through time; g_next is dL/dmem_{t+1}.
@@ -235,17 +265,17 @@ impl CustomOp1 for LifOp {
                         let j = start + c;
                         let mut g_next = 0f32;
                         for t in (0..steps).rev() {
-                            let mem = mem_hist[t * CHUNK + c];
+                            let mem = mem_hist[t * len + c];
                             let fired = f32::from(mem > threshold);
                             let g_spike = time.spike_grad(grad, t, j) - g_next * mem * decay;
                             let g_mem = g_spike * window_pass(mem, threshold, window)
                                 + g_next * decay * (1.0 - fired);
-                            add_current_grad(&mut out, &time, t, j, g_mem);
+                            out[local_row(&time, t, len) + c] += g_mem;
                             g_next = g_mem;
                         }
                     }
-                }
-                out
+                    out
+                })
             })
         })??;
         Ok(Some(Tensor::from_vec(
@@ -332,16 +362,15 @@ impl CustomOp1 for HhOp {
         let steps = self.steps;
         let grad_currents = with_f32(arg, "hh backward", |currents| {
             with_f32(grad_res, "hh backward", |grad| {
-                let mut out = vec![0f32; time.t_in * time.neurons];
-                let mut v_hist = vec![0f32; steps * CHUNK];
-                for start in (0..time.neurons).step_by(CHUNK) {
-                    let len = CHUNK.min(time.neurons - start);
+                chunked_current_grads(&time, |start, len| {
+                    let mut out = vec![0f32; time.t_in * len];
+                    let mut v_hist = vec![0f32; steps * len];
                     for c in 0..len {
                         let unit = (start + c) % units;
                         let mut v = 0f32;
                         for t in 0..steps {
                             v = self.step(v, currents[time.row(t) + start + c], t, unit);
-                            v_hist[t * CHUNK + c] = v;
+                            v_hist[t * len + c] = v;
                         }
                     }
                     // g_next is dL/dv_{t+1}; v_t reaches v_{t+1} through step t+1's carry.
@@ -350,7 +379,7 @@ impl CustomOp1 for HhOp {
                         let unit = j % units;
                         let mut g_next = 0f32;
                         for t in (0..steps).rev() {
-                            let v = v_hist[t * CHUNK + c];
+                            let v = v_hist[t * len + c];
                             let through_next = if t + 1 < steps {
                                 g_next * self.carry(t + 1, unit)
                             } else {
@@ -359,12 +388,12 @@ impl CustomOp1 for HhOp {
                             let g_v = time.spike_grad(grad, t, j)
                                 * window_pass(v, threshold, window)
                                 + through_next;
-                            add_current_grad(&mut out, &time, t, j, g_v * dt);
+                            out[local_row(&time, t, len) + c] += g_v * dt;
                             g_next = g_v;
                         }
                     }
-                }
-                out
+                    out
+                })
             })
         })??;
         Ok(Some(Tensor::from_vec(
@@ -601,19 +630,28 @@ mod tests {
     #[test]
     fn lif_matches_unrolled_loop() {
         let params = LifParams::CLASSIFIER;
-        for t_in in [1, STEPS] {
+        // 3·700 neurons span three backward chunks of 1024.
+        for (t_in, width) in [(1, 7), (STEPS, 7), (1, 700), (STEPS, 700)] {
+            let dims = [t_in, 3, width];
             let currents =
-                Var::from_tensor(&tensor(values(t_in * 3 * 7, 1, -0.5, 1.5), &[t_in, 3, 7]))
-                    .unwrap();
+                Var::from_tensor(&tensor(values(t_in * 3 * width, 1, -0.5, 1.5), &dims)).unwrap();
             let fused = neurons::lif_spikes(currents.as_tensor(), STEPS, params).unwrap();
             let reference = unrolled::lif_spikes(currents.as_tensor(), STEPS, params).unwrap();
-            assert_eq!(flat(&fused), flat(&reference), "lif spikes, t_in {t_in}");
+            assert_eq!(
+                flat(&fused),
+                flat(&reference),
+                "lif spikes, t_in {t_in} width {width}"
+            );
             let g_fused = weighted_sum(&fused, 2).backward().unwrap();
             let g_ref = weighted_sum(&reference, 2).backward().unwrap();
             let g_fused = flat(g_fused.get(&currents).unwrap());
             let g_ref = flat(g_ref.get(&currents).unwrap());
             assert!(any_nonzero(&g_ref), "test currents never reach the window");
-            assert_close(&format!("lif grad, t_in {t_in}"), &g_fused, &g_ref);
+            assert_close(
+                &format!("lif grad, t_in {t_in} width {width}"),
+                &g_fused,
+                &g_ref,
+            );
         }
     }
 
@@ -656,16 +694,17 @@ mod tests {
             let params = hh_test_params(detach_ionic);
             let rates = tensor(values(6 * units, 5, 0.0, 0.5), &[6, units]);
             let gates = HhGates::new(&rates, STEPS, &params).unwrap();
-            for t_in in [1, STEPS] {
-                let dims = [t_in, 3, units];
+            // 450·5 neurons span three backward chunks of 1024.
+            for (t_in, rows) in [(1, 3), (STEPS, 3), (STEPS, 450)] {
+                let dims = [t_in, rows, units];
                 let currents =
-                    Var::from_tensor(&tensor(values(t_in * 3 * units, 6, 0.0, 20.0), &dims))
+                    Var::from_tensor(&tensor(values(t_in * rows * units, 6, 0.0, 20.0), &dims))
                         .unwrap();
                 let fused =
                     neurons::hh_spikes(currents.as_tensor(), STEPS, &params, &gates).unwrap();
                 let reference =
                     unrolled::hh_spikes(currents.as_tensor(), STEPS, &params, &gates).unwrap();
-                let case = format!("hh detach {detach_ionic} t_in {t_in}");
+                let case = format!("hh detach {detach_ionic} t_in {t_in} rows {rows}");
                 assert_eq!(flat(&fused), flat(&reference), "{case}: spikes");
                 let g_fused = weighted_sum(&fused, 7).backward().unwrap();
                 let g_ref = weighted_sum(&reference, 7).backward().unwrap();
