@@ -92,16 +92,32 @@ fn print_summary(
         "{} ({:?}): {} ms simulated in {elapsed_s:.2} s",
         preset.name, preset.experiment, preset.duration_ms
     )?;
+    const SHOWN_TRAINS: usize = 12;
     let spiking: Vec<String> = output
         .spikes
         .iter()
-        .filter(|train| output.spikes.len() <= 12 || !train.onsets_ms.is_empty())
-        .take(12)
+        .filter(|train| output.spikes.len() <= SHOWN_TRAINS || !train.onsets_ms.is_empty())
         .map(|train| format!("{} {}: {}", train.model, train.label, train.onsets_ms.len()))
         .collect();
-    writeln!(stdout, "spikes: {}", spiking.join(", "))?;
+    let mut line = spiking
+        .iter()
+        .take(SHOWN_TRAINS)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if spiking.len() > SHOWN_TRAINS {
+        let rest = spiking.len() - SHOWN_TRAINS;
+        line.push_str(&format!(", … and {rest} more (all in spikes.csv)"));
+    }
+    writeln!(stdout, "spikes: {line}")?;
     for metric in &output.metrics {
-        writeln!(stdout, "{}: {} {}", metric.name, metric.value, metric.unit)?;
+        let value = format!("{:.6}", metric.value);
+        let value = value.trim_end_matches('0').trim_end_matches('.');
+        if metric.unit.is_empty() {
+            writeln!(stdout, "{}: {value}", metric.name)?;
+        } else {
+            writeln!(stdout, "{}: {value} {}", metric.name, metric.unit)?;
+        }
     }
     for note in &output.notes {
         writeln!(stdout, "note: {note}")?;

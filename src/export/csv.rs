@@ -30,7 +30,7 @@ pub fn write_spikes_csv(path: &Path, spikes: &[SpikeTrain]) -> Result<(), Export
     for train in spikes {
         let neuron = train.neuron.to_string();
         for onset in &train.onsets_ms {
-            let time = onset.to_string();
+            let time = format_time_ms(*onset);
             writer
                 .write_record([train.model.as_str(), neuron.as_str(), time.as_str()])
                 .map_err(csv_error)?;
@@ -62,7 +62,7 @@ pub fn write_traces_csv(
     let mut record = Vec::with_capacity(traces.len() + 1);
     for k in 0..samples {
         record.clear();
-        record.push((k as f64 * sample_dt_ms).to_string());
+        record.push(format_time_ms(k as f64 * sample_dt_ms));
         for trace in traces {
             record.push(trace.values.get(k).map_or_else(String::new, f64::to_string));
         }
@@ -106,6 +106,20 @@ fn finish(mut writer: csv::Writer<std::fs::File>, path: &Path) -> Result<(), Exp
         path: path.to_path_buf(),
         source,
     })
+}
+
+/// Formats a time in ms with at most nine decimals and no trailing zeros.
+///
+/// Times are step counts times dt, so `k as f64 * 0.001` carries binary rounding noise such
+/// as 42.858000000000004; nine decimals keep every step of dt ≥ 1e-9 ms distinct.
+pub fn format_time_ms(t_ms: f64) -> String {
+    let text = format!("{t_ms:.9}");
+    let trimmed = text.trim_end_matches('0').trim_end_matches('.');
+    if trimmed == "-0" {
+        "0".to_string()
+    } else {
+        trimmed.to_string()
+    }
 }
 
 #[cfg(test)]
@@ -157,5 +171,19 @@ mod tests {
         let message = err.to_string();
         assert!(message.contains(&target.display().to_string()), "{message}");
         assert!(message.contains("choose a folder"), "{message}");
+    }
+
+    #[test]
+    fn time_format_drops_rounding_noise() {
+        let cases = [
+            (42.858000000000004, "42.858"),
+            (14.0, "14"),
+            (0.0, "0"),
+            (0.001, "0.001"),
+            (20.618000000000002, "20.618"),
+        ];
+        for (t_ms, expected) in cases {
+            assert_eq!(format_time_ms(t_ms), expected, "{t_ms}");
+        }
     }
 }
