@@ -1,6 +1,7 @@
 //! GUI tests through egui_kittest: the app opens on the playing chain, the experiment picker
 //! switches experiments, a slider restarts the run with the new value, bad settings show a
-//! message, and a tiny training run streams into the Training tab.
+//! message, a diverged run says where it stopped, `--preset` names its file in the preset
+//! field, and a tiny training run streams into the Training tab.
 //!
 //! The simulation and training run on worker threads whose repaint requests kittest does not
 //! wait for, so each test steps frames in a loop until the state it expects shows up, with a
@@ -269,4 +270,43 @@ fn export_writes_csv_or_explains() {
     let message = message.expect("a message after export");
     assert!(message.contains("not-a-folder"), "{message}");
     harness.get_by_label_contains("cannot write");
+}
+
+#[test]
+fn diverged_run_says_it_stopped() {
+    let mut harness = harness(GuiArgs::default());
+    harness.step();
+
+    // At dt = 0.1 ms forward Euler diverges within the first few milliseconds of the chain.
+    harness
+        .get_by_role_and_label(Role::Slider, "dt (ms)")
+        .set_value_accesskit(0.1);
+    harness.run_steps(2);
+    harness.get_by_label("Run to end").click();
+    step_until(&mut harness, SIM_DEADLINE, "the divergence error", |app| {
+        app.sim.snapshot.error.is_some()
+    });
+    harness.run_steps(2);
+
+    harness.get_by_label_contains("no metrics: the run stopped at t =");
+    let reached_ms = app(&harness).sim.reached_ms();
+    assert!(reached_ms >= app(&harness).sim.snapshot.t_ms);
+    harness.get_by_label_contains(&format!("t = {reached_ms:.2} / 80.00 ms · stopped"));
+}
+
+#[test]
+fn preset_field_shows_loaded_path() {
+    let folder = tempfile::tempdir().expect("temp dir");
+    let path = folder.path().join("xor.ron");
+    hhlab::preset::save_ron(&hhlab::preset::sim::SimPreset::xor(), &path).expect("save preset");
+    let args = GuiArgs {
+        preset: Some(path.clone()),
+        ..GuiArgs::default()
+    };
+    let mut harness = harness(args);
+    harness.step();
+
+    let app = app(&harness);
+    assert_eq!(app.sim.preset_path, path.display().to_string());
+    assert_eq!(app.sim.preset.experiment, ExperimentKind::Xor);
 }
