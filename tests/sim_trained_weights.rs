@@ -11,7 +11,7 @@ use hhlab::sim::fully_connected::{ImageSource, WeightSource};
 use hhlab::train::mnist;
 
 /// Test images simulated (each is 138 HH neurons and their twins for 40 ms).
-const IMAGES: usize = 12;
+const IMAGES: usize = 20;
 
 fn predicted(output: &hhlab::sim::SimOutput, model: &str) -> Option<usize> {
     let name = format!("predicted class {model}");
@@ -71,9 +71,11 @@ fn trained_weights_classify_in_hh_and_tv_lif2hh() {
         agree += usize::from(hh.is_some() && hh == twin);
     }
     eprintln!("HH {hh_hits}/{IMAGES}, tv-LIF2HH {twin_hits}/{IMAGES}, agree {agree}/{IMAGES}");
-    // Goal not met yet: the calibrated weights measured HH 4/12 correct (most outputs fire
-    // only their start-up spike; ties then go to the earliest). Only divergence-free runs and the agreement between the two
-    // models are asserted; 12/12 agreed in the measured run.
+    // Measured with these settings: HH 13/20 and tv-LIF2HH 13/20 correct, 20/20 agreeing.
+    // Most outputs reach the same count (3 spikes), so the class that reached it first
+    // decides. Chance is 2/20, so 10/20 leaves room for other builds and still fails when
+    // the calibration breaks. 18/20 agreement allows a couple of spike-edge shifts.
+    assert!(hh_hits * 2 >= IMAGES, "HH classified {hh_hits}/{IMAGES}");
     assert!(
         agree * 10 >= IMAGES * 9,
         "models agreed on {agree}/{IMAGES}"
