@@ -1,6 +1,6 @@
 //! GUI tests through egui_kittest: the app opens on the playing chain, the experiment picker
 //! switches experiments, a slider restarts the run with the new value, bad settings show a
-//! message, a diverged run says where it stopped, `--preset` names its file in the preset
+//! message, a diverged run reports where it stopped, `--preset` names its file in the preset
 //! field, and a tiny training run streams into the Training tab.
 //!
 //! The simulation and training run on worker threads whose repaint requests kittest does not
@@ -288,10 +288,12 @@ fn diverged_run_says_it_stopped() {
     });
     harness.run_steps(2);
 
-    harness.get_by_label_contains("no metrics: the run stopped at t =");
+    harness.get_by_label_contains("no metrics: the run stopped before its end");
     let reached_ms = app(&harness).sim.reached_ms();
     assert!(reached_ms >= app(&harness).sim.snapshot.t_ms);
-    harness.get_by_label_contains(&format!("t = {reached_ms:.2} / 80.00 ms · stopped"));
+    harness.get_by_label_contains(&format!(
+        "t = {reached_ms:.2} / 80.00 ms · stopped after the last recorded sample"
+    ));
 }
 
 #[test]

@@ -351,11 +351,16 @@ impl SimTab {
             } else {
                 "paused"
             };
-            ui.label(format!(
+            let mut text = format!(
                 "t = {:.2} / {:.2} ms · {state}",
                 self.reached_ms(),
                 snapshot.duration_ms
-            ));
+            );
+            if snapshot.error.is_some() {
+                // The error names the time of the failed step, after the last recorded sample.
+                text.push_str(" after the last recorded sample");
+            }
+            ui.label(text);
             if snapshot.computing {
                 let fraction = if snapshot.duration_ms > 0.0 {
                     (snapshot.t_ms / snapshot.duration_ms) as f32

@@ -322,8 +322,8 @@ pub fn metrics_ui(ui: &mut Ui, output: &SimOutput, context: &MetricsContext<'_>)
     ui.label(RichText::new("Metrics").strong());
     if context.error.is_some() {
         let text = format!(
-            "no metrics: the run stopped at t = {:.2} ms, before its end, because of the \
-             error shown above the plots",
+            "no metrics: the run stopped before its end, after the sample at t = {:.2} ms, \
+             because of the error shown above the plots",
             context.stopped_at_ms
         );
         ui.label(RichText::new(text).color(theme::ERROR));
