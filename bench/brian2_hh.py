@@ -9,7 +9,7 @@ with threshold and refractory condition both 'v > -40*mV', Brian2 fires on the s
 crosses −40 mV upwards and not again while v stays above.
 
 Brian2 tests the threshold after each state update (on u_{k+1}), hhlab before it (on u_k).
-Over K steps Brian2 therefore sees the states u_1..u_K and hhlab u_0..u_{K−1} (u_0 = −70 mV
+Over K steps Brian2 therefore tests the states u_1..u_K and hhlab u_0..u_{K−1} (u_0 = −70 mV
 never counts). To count onsets over the same states, this script runs K − 1 steps for a
 requested duration of K steps, and reports `steps` and `updates_per_sec` for the steps it
 ran. Brian2 stamps each spike one dt earlier than hhlab for the same reason.

@@ -2,9 +2,9 @@
 //!
 //! `wide::f64x4` picks its instructions when the crate is compiled: in a default x86-64 build
 //! that is SSE2, two lanes per instruction and no fused multiply-add. `ArrayLanes` is a plain
-//! `[f64; 4]` whose element-wise loops LLVM turns into vector code for whatever features the
-//! calling function enables; the population calls it from a function compiled for AVX2 and
-//! FMA, chosen at run time when the CPU has them, which gives four lanes per instruction.
+//! `[f64; 4]` whose element-wise loops LLVM turns into vector code for the features of the
+//! calling function. The population calls it from a function compiled for AVX2 and FMA, run
+//! only when the CPU has them, so it gets four lanes per instruction.
 //!
 //! Masks are lanes with all bits set (true) or all bits clear (false), as SIMD compares
 //! produce them.
@@ -23,7 +23,7 @@ pub trait F64Lanes:
     + BitAnd<Output = Self>
     + Not<Output = Self>
 {
-    /// All four lanes set to `value`.
+    /// Returns four lanes equal to `value`.
     fn splat(value: f64) -> Self;
     /// Lanes from an array.
     fn from_array(values: [f64; 4]) -> Self;
