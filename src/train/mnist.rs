@@ -176,7 +176,8 @@ pub fn run_blocking(
     let calibrated = calibrate(&model, &train, scale)?;
     folder.log(&format!(
         "calibrated for HH: layer-1 scale {:.4e}, layer-2 scale {:.4e}, \
-         predicted HH accuracy on {} training images {:.1}%",
+         constant-current estimate of the HH accuracy on {} training images {:.1}% (ignores \
+         tie timing, so the simulation does better)",
         calibrated.layer1_scale,
         calibrated.layer2_scale,
         calibrated.images,
