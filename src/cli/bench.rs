@@ -35,6 +35,31 @@ pub enum BenchTarget {
     Hh(HhBenchArgs),
     /// Training samples per second of one classifier.
     Train(TrainBenchArgs),
+    /// CPU time per frame of the trace plots (layout, decimation, tessellation), no window.
+    Gui(GuiBenchArgs),
+}
+
+/// Arguments of `hhlab bench gui`.
+#[derive(Debug, Args)]
+pub struct GuiBenchArgs {
+    /// Samples per trace.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub points: usize,
+    /// Number of traces, each in its own plot.
+    #[arg(long, default_value_t = 4)]
+    pub traces: usize,
+}
+
+/// One JSON line of `hhlab bench gui`, frame times in ms.
+#[derive(Serialize)]
+struct GuiReport {
+    tool: &'static str,
+    points: usize,
+    traces: usize,
+    first_frame_ms: f64,
+    growing_data_ms: f64,
+    replaced_data_ms: f64,
+    static_data_ms: f64,
 }
 
 /// Arguments of `hhlab bench hh`.
@@ -125,6 +150,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     match args.target {
         BenchTarget::Hh(args) => run_hh(&args),
         BenchTarget::Train(args) => run_train(&args),
+        BenchTarget::Gui(args) => run_gui(&args),
     }
 }
 
@@ -265,6 +291,25 @@ fn measure_train_throughput(
 ) -> anyhow::Result<f64> {
     hhlab::train::bench::measure_throughput(kind, batch_size, batches)
         .with_context(|| format!("failed to measure the training throughput of {kind}"))
+}
+
+fn run_gui(args: &GuiBenchArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        args.points > 0 && args.traces > 0,
+        "invalid --points {} or --traces {}: expected at least 1 each",
+        args.points,
+        args.traces
+    );
+    let times = hhlab::app::bench::measure_frames(args.points, args.traces);
+    print_json(&GuiReport {
+        tool: "hhlab",
+        points: args.points,
+        traces: args.traces,
+        first_frame_ms: times.first_ms,
+        growing_data_ms: times.growing_data_ms,
+        replaced_data_ms: times.replaced_data_ms,
+        static_data_ms: times.static_data_ms,
+    })
 }
 
 /// Writes `value` as one JSON line on stdout.
