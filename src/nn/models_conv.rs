@@ -19,7 +19,7 @@
 //!
 //! NOTE: these models are much slower than the fully connected ones on a 2-core CPU. With
 //! batch 128 one forward and backward pass took 0.1 s (`CNN`) to 9 s (`4LIF_conv`) in the
-//! release profile on a loaded 2-vCPU machine (`tests/nn_timing.rs`).
+//! release profile on a loaded 2-vCPU machine (`hhlab bench train --model LIF_conv`).
 //!
 //! Features are flattened channel-major `(C, 9, 9)` per sample; `LIF_hh_conv` appends the
 //! compartment as the fastest axis, `(C, 9, 9, 4)`, like the reference.
