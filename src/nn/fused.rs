@@ -300,11 +300,12 @@ pub struct HhOp {
 }
 
 impl HhOp {
-    /// Potential after one step from `v` with current `i` and the conductances of step t.
-    fn step(&self, v: f32, i: f32, t: usize, unit: usize) -> f32 {
+    /// Potential after one step from `v` with current `i` and the conductances `g_na`, `g_k`.
+    #[inline]
+    fn step_with(&self, v: f32, i: f32, g_na: f32, g_k: f32) -> f32 {
         let p = &self.params;
-        let i_na = self.gates.g_na(t)[unit] * (v - p.e_na as f32);
-        let i_k = self.gates.g_k(t)[unit] * (v - p.e_k as f32);
+        let i_na = g_na * (v - p.e_na as f32);
+        let i_k = g_k * (v - p.e_k as f32);
         let i_l = p.g_l as f32 * (v - p.e_l as f32);
         v + (i - i_na - i_k - i_l) * p.dt as f32
     }
@@ -344,11 +345,20 @@ impl CustomOp1 for HhOp {
         let n = time.neurons;
         let mut v = vec![0f32; n];
         let mut out = vec![0f32; time.out_len()];
+        // Neurons j and j + units share a gate unit, so each block of `units` neurons walks the
+        // step's conductance rows in order, with no index arithmetic per neuron.
         for t in 0..self.steps {
             let row = time.row(t);
-            for j in 0..n {
-                v[j] = self.step(v[j], currents[row + j], t, j % units);
-                out[time.slot(t, j)] += f32::from(v[j] > threshold) * weight;
+            let (g_na, g_k) = (self.gates.g_na(t), self.gates.g_k(t));
+            let blocks = v
+                .chunks_mut(units)
+                .zip(currents[row..row + n].chunks(units));
+            for (block, (v_block, i_block)) in blocks.enumerate() {
+                for (unit, (v_j, &i_j)) in v_block.iter_mut().zip(i_block).enumerate() {
+                    *v_j = self.step_with(*v_j, i_j, g_na[unit], g_k[unit]);
+                    let j = block * units + unit;
+                    out[time.slot(t, j)] += f32::from(*v_j > threshold) * weight;
+                }
             }
         }
         Ok((CpuStorage::F32(out), time.out_shape))
@@ -365,31 +375,34 @@ impl CustomOp1 for HhOp {
                 chunked_current_grads(&time, |start, len| {
                     let mut out = vec![0f32; time.t_in * len];
                     let mut v_hist = vec![0f32; steps * len];
-                    for c in 0..len {
-                        let unit = (start + c) % units;
-                        let mut v = 0f32;
-                        for t in 0..steps {
-                            v = self.step(v, currents[time.row(t) + start + c], t, unit);
-                            v_hist[t * len + c] = v;
+                    let unit_of: Vec<usize> = (start..start + len).map(|j| j % units).collect();
+                    // Step-major loops: each step reads one contiguous row of currents.
+                    let mut v = vec![0f32; len];
+                    for t in 0..steps {
+                        let row = time.row(t) + start;
+                        let (g_na, g_k) = (self.gates.g_na(t), self.gates.g_k(t));
+                        for c in 0..len {
+                            let unit = unit_of[c];
+                            v[c] = self.step_with(v[c], currents[row + c], g_na[unit], g_k[unit]);
+                            v_hist[t * len + c] = v[c];
                         }
                     }
                     // g_next is dL/dv_{t+1}; v_t reaches v_{t+1} through step t+1's carry.
-                    for c in 0..len {
-                        let j = start + c;
-                        let unit = j % units;
-                        let mut g_next = 0f32;
-                        for t in (0..steps).rev() {
-                            let v = v_hist[t * len + c];
+                    let mut g_next = vec![0f32; len];
+                    for t in (0..steps).rev() {
+                        let local = local_row(&time, t, len);
+                        for c in 0..len {
+                            let j = start + c;
                             let through_next = if t + 1 < steps {
-                                g_next * self.carry(t + 1, unit)
+                                g_next[c] * self.carry(t + 1, unit_of[c])
                             } else {
                                 0.0
                             };
                             let g_v = time.spike_grad(grad, t, j)
-                                * window_pass(v, threshold, window)
+                                * window_pass(v_hist[t * len + c], threshold, window)
                                 + through_next;
-                            out[local_row(&time, t, len) + c] += g_v * dt;
-                            g_next = g_v;
+                            out[local + c] += g_v * dt;
+                            g_next[c] = g_v;
                         }
                     }
                     out
