@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::neuron::stimulus::{Stimulus, Waveform};
 use crate::sim::fully_connected::{ImageSource, WeightSource};
 
-/// Which experiment a preset runs.
+/// Experiment that a preset runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ExperimentKind {
     /// HH chain (rest-at-0) against the s-LIF2HH chain under a stimulus waveform.
@@ -101,7 +101,7 @@ impl Default for XorConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct FullyConnectedConfig {
-    /// Where the weights come from.
+    /// Source of the weights.
     pub weights: WeightSource,
     /// The input image.
     pub image: ImageSource,
@@ -127,7 +127,7 @@ fn default_record_every() -> usize {
 }
 
 impl SimPreset {
-    /// The chain experiment under a default waveform: dt 0.001 ms for 80 ms.
+    /// Builds the chain experiment under a default waveform: dt 0.001 ms for 80 ms.
     pub fn chain(waveform: Waveform) -> Self {
         Self {
             name: format!("chain-{}", waveform.name()),
@@ -142,7 +142,7 @@ impl SimPreset {
         }
     }
 
-    /// The XOR experiment: dt 0.001 ms for 40 ms, the four input cases.
+    /// Builds the XOR experiment: dt 0.001 ms for 40 ms, the four input cases.
     pub fn xor() -> Self {
         Self {
             name: "xor".to_string(),
@@ -152,7 +152,7 @@ impl SimPreset {
         }
     }
 
-    /// The fully connected experiment: dt 0.001 ms for 40 ms, seeded random weights, the
+    /// Builds the fully connected experiment: dt 0.001 ms for 40 ms, seeded random weights, the
     /// built-in image.
     pub fn fully_connected() -> Self {
         Self {

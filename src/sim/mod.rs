@@ -206,7 +206,7 @@ pub enum SimError {
         field: String,
         /// The rejected value, as text.
         value: String,
-        /// What to change.
+        /// Suggested change.
         fix: String,
     },
     /// Occurs when the weights or the input image of the fully connected net cannot be read.
@@ -339,7 +339,7 @@ impl Simulation {
         Ok(finished)
     }
 
-    /// Whether every step has run.
+    /// Returns whether every step has run.
     pub fn is_finished(&self) -> bool {
         self.done_steps == self.total_steps
     }
@@ -369,12 +369,12 @@ impl Simulation {
         self.total_steps
     }
 
-    /// The preset being run.
+    /// Returns the preset being run.
     pub fn preset(&self) -> &SimPreset {
         &self.preset
     }
 
-    /// The traces recorded so far, without copying them.
+    /// Returns the traces recorded so far, without copying them.
     pub fn traces(&self) -> &[Trace] {
         match &self.runner {
             Runner::Chain(sim) => sim.traces(),
@@ -383,7 +383,7 @@ impl Simulation {
         }
     }
 
-    /// A copy of everything produced so far; metrics only once finished.
+    /// Copies everything produced so far. Metrics are computed only once the run has finished.
     pub fn output(&self) -> SimOutput {
         let spikes = match &self.runner {
             Runner::Chain(sim) => sim.spikes(),
