@@ -17,14 +17,14 @@ use data_support::{gzip, synthetic_split};
 use hhlab::data::fetch::{fetch, sha256_hex, DigestOf, FetchOptions, FetchOutcome, RemoteFile};
 use hhlab::data::{load_split, DataError, DatasetKind, Split};
 
-/// How the test server answers.
+/// Response behaviour of the test server.
 #[derive(Debug, Clone, Copy)]
 enum Behaviour {
     /// Serve files and honour `Range: bytes=N-`.
     Honest,
-    /// Serve files whole with status 200, whatever the Range header says.
+    /// Serve files whole with status 200, ignoring any Range header.
     IgnoreRange,
-    /// Answer every request with this status and a short text body.
+    /// Respond to every request with this status and a short text body.
     Fail(u16),
 }
 

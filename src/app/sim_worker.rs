@@ -33,7 +33,7 @@ const SNAPSHOT_INTERVAL: Duration = Duration::from_millis(40);
 /// Capacity of the command channel; the worker drains it between chunks.
 const COMMAND_CAPACITY: usize = 64;
 
-/// What the UI asks of the worker.
+/// Command sent from the UI to the worker.
 #[derive(Debug)]
 pub enum SimCommand {
     /// Build a new simulation from the preset and run it up to `catch_up_ms` at full speed.

@@ -222,10 +222,12 @@ mod tests {
         // PyTorch bound 1/√100 = 0.1, times the scale 0.01.
         let max_w = layer.weight().abs().unwrap().max_all().unwrap();
         let max_w = max_w.to_scalar::<f32>().unwrap();
-        assert!(max_w <= 0.001 && max_w > 0.0008, "max |w| = {max_w}");
+        assert!(max_w <= 0.001, "max |w| = {max_w} exceeds the bound 0.001");
+        assert!(max_w > 0.0008, "max |w| = {max_w} is far below the bound 0.001");
         let max_b = layer.bias().unwrap().abs().unwrap().max_all().unwrap();
         let max_b = max_b.to_scalar::<f32>().unwrap();
-        assert!(max_b <= 0.1 && max_b > 0.05, "max |b| = {max_b}");
+        assert!(max_b <= 0.1, "max |b| = {max_b} exceeds the bound 0.1");
+        assert!(max_b > 0.05, "max |b| = {max_b} is far below the bound 0.1");
         assert_eq!(map.all_vars().len(), 2);
     }
 }

@@ -87,7 +87,7 @@ impl Recorder {
         step.is_multiple_of(self.every)
     }
 
-    /// Appends one sample to every trace; `row` holds one value per trace, in spec order.
+    /// Appends one sample to every trace; `row` contains one value per trace, in the order of the trace specs.
     pub fn push(&mut self, row: &[f64]) {
         debug_assert_eq!(row.len(), self.traces.len());
         for (trace, &value) in self.traces.iter_mut().zip(row) {

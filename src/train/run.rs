@@ -231,7 +231,7 @@ fn run_in_folder(
     let start = prepare_folder(config, &dir)?;
     recorder.metrics = Some(MetricsWriter::open(&dir.join(METRICS_FILE))?);
     // A resumed run keeps its record and appends what the resume changed, so that run.ron
-    // still tells how the earlier epochs were trained.
+    // still records how the earlier epochs were trained.
     let record = match RunRecord::read(&dir) {
         Ok(previous) if config.resume => previous.resumed(&config.preset, start.epochs_done),
         _ => RunRecord::new(recorder.folder.run_id(), &config.preset),
